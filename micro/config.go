@@ -1,0 +1,306 @@
+package micro
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"strings"
+)
+
+// DefaultMaxConcurrency is how many requests one endpoint handles at once
+// unless the service, a group or the endpoint sets another limit. See
+// docs/micro.md for the measurements behind it.
+const DefaultMaxConcurrency = 256
+
+type (
+	// Config configures a service. The fields up to ErrorHandler are those of
+	// nats.go's micro; the rest are natsmux extensions.
+	Config struct {
+		// Name is the kind of service, shared by all its instances:
+		// letters, digits, dashes and underscores.
+		Name string `json:"name"`
+
+		// Endpoint, when set, is added as an endpoint named "default".
+		Endpoint *EndpointConfig `json:"endpoint"`
+
+		// Version is a semantic version (semver.org), such as 1.0.0.
+		Version string `json:"version"`
+
+		// Description is free text shown by INFO.
+		Description string `json:"description"`
+
+		// Metadata annotates the service; it is copied and cannot change later.
+		Metadata map[string]string `json:"metadata,omitempty"`
+
+		// QueueGroup replaces the default queue group "q" for the service's
+		// endpoints and groups.
+		QueueGroup string `json:"queue_group"`
+
+		// QueueGroupDisabled makes endpoints plain subscriptions (every
+		// instance receives every request) unless they set a queue group.
+		QueueGroupDisabled bool `json:"queue_group_disabled"`
+
+		// StatsHandler returns the "data" of an endpoint's STATS entry. It is
+		// called outside of any lock the request path takes; a panic in it is
+		// recovered and the STATS reply still goes out.
+		StatsHandler StatsHandler
+
+		// DoneHandler is called once the service has stopped and every
+		// in-flight handler has returned, after Stop, Shutdown or the
+		// connection's close.
+		DoneHandler DoneHandler
+
+		// ErrorHandler is called on asynchronous errors of the service's
+		// subscriptions (slow consumer, permissions), failed discovery replies
+		// and recovered panics. The service keeps running.
+		ErrorHandler ErrHandler
+
+		// MaxConcurrency bounds how many requests each endpoint handles at once
+		// (0 means DefaultMaxConcurrency, 1 strictly serial, as nats.go's micro).
+		// Groups and endpoints may set their own.
+		MaxConcurrency int `json:"max_concurrency,omitempty"`
+
+		// APIPrefix replaces "$SRV" as the root of the discovery subjects, for
+		// example to separate tenants that share an account.
+		APIPrefix string `json:"api_prefix,omitempty"`
+	}
+
+	// EndpointConfig configures an endpoint.
+	EndpointConfig struct {
+		// Subject the endpoint listens on, including its group's prefix.
+		Subject string
+
+		// Handler serves the endpoint's requests.
+		Handler Handler
+
+		// Metadata annotates the endpoint; it is copied and cannot change later.
+		Metadata map[string]string `json:"metadata,omitempty"`
+
+		// QueueGroup is the endpoint's queue group; empty when disabled.
+		QueueGroup string `json:"queue_group"`
+
+		// QueueGroupDisabled reports a plain subscription without queue group.
+		QueueGroupDisabled bool `json:"queue_group_disabled"`
+
+		// MaxConcurrency bounds the requests handled at once (0: inherit).
+		MaxConcurrency int `json:"max_concurrency,omitempty"`
+	}
+
+	// ErrHandler receives a service's asynchronous errors.
+	ErrHandler func(Service, *NATSError)
+
+	// DoneHandler is called once when a service has stopped.
+	DoneHandler func(Service)
+
+	// StatsHandler returns extra, JSON-encodable stats for an endpoint.
+	StatsHandler func(*Endpoint) any
+
+	// EndpointOpt configures an endpoint in AddEndpoint.
+	EndpointOpt func(*endpointOpts) error
+
+	// GroupOpt configures a group in AddGroup.
+	GroupOpt func(*groupOpts)
+
+	endpointOpts struct {
+		subject        string
+		metadata       map[string]string
+		queueGroup     string
+		qgDisabled     bool
+		msgLimit       int
+		bytesLimit     int
+		maxConcurrency int
+	}
+
+	groupOpts struct {
+		queueGroup     string
+		qgDisabled     bool
+		maxConcurrency int
+	}
+)
+
+// WithEndpointSubject sets the endpoint's subject (relative to its group);
+// by default it is the endpoint's name.
+func WithEndpointSubject(subject string) EndpointOpt {
+	return func(o *endpointOpts) error {
+		o.subject = subject
+		return nil
+	}
+}
+
+// WithEndpointMetadata sets the endpoint's metadata, replacing any set before.
+func WithEndpointMetadata(metadata map[string]string) EndpointOpt {
+	return func(o *endpointOpts) error {
+		o.metadata = maps.Clone(metadata)
+		return nil
+	}
+}
+
+// WithEndpointMetadataKey adds one key to the endpoint's metadata.
+func WithEndpointMetadataKey(key, value string) EndpointOpt {
+	return func(o *endpointOpts) error {
+		if o.metadata == nil {
+			o.metadata = map[string]string{}
+		}
+		o.metadata[key] = value
+		return nil
+	}
+}
+
+// WithEndpointQueueGroup sets the endpoint's queue group, overriding what its
+// group or service would give it.
+func WithEndpointQueueGroup(queueGroup string) EndpointOpt {
+	return func(o *endpointOpts) error {
+		o.queueGroup = queueGroup
+		return nil
+	}
+}
+
+// WithEndpointQueueGroupDisabled subscribes the endpoint without a queue
+// group, so that every instance receives every request.
+func WithEndpointQueueGroupDisabled() EndpointOpt {
+	return func(o *endpointOpts) error {
+		o.qgDisabled = true
+		return nil
+	}
+}
+
+// WithEndpointPendingLimits sets how many messages and bytes may wait for a
+// free handler. Beyond either limit NATS drops messages and the service
+// reports a slow consumer (stats and ErrorHandler). -1 means no limit; both
+// cannot be 0.
+func WithEndpointPendingLimits(msgLimit, bytesLimit int) EndpointOpt {
+	return func(o *endpointOpts) error {
+		if msgLimit == 0 && bytesLimit == 0 {
+			return fmt.Errorf("%w: pending limits: at least one of the message and byte limits must be non-zero", ErrConfigValidation)
+		}
+		o.msgLimit, o.bytesLimit = msgLimit, bytesLimit
+		return nil
+	}
+}
+
+// WithEndpointMaxConcurrency bounds how many requests the endpoint handles at
+// once; 1 handles them one by one in arrival order.
+func WithEndpointMaxConcurrency(n int) EndpointOpt {
+	return func(o *endpointOpts) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max concurrency must be at least 1, got %d", ErrConfigValidation, n)
+		}
+		o.maxConcurrency = n
+		return nil
+	}
+}
+
+// WithGroupQueueGroup sets the queue group of the group's endpoints and
+// subgroups.
+func WithGroupQueueGroup(queueGroup string) GroupOpt {
+	return func(o *groupOpts) { o.queueGroup = queueGroup }
+}
+
+// WithGroupQueueGroupDisabled makes the group's endpoints plain subscriptions
+// unless they set a queue group.
+func WithGroupQueueGroupDisabled() GroupOpt {
+	return func(o *groupOpts) { o.qgDisabled = true }
+}
+
+// WithGroupMaxConcurrency sets the concurrency limit of the group's endpoints
+// and subgroups. Values below 1 are ignored (the group inherits).
+func WithGroupMaxConcurrency(n int) GroupOpt {
+	return func(o *groupOpts) { o.maxConcurrency = n }
+}
+
+var (
+	// The semantic version regular expression suggested by semver.org.
+	semVerRegexp = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+	nameRegexp   = regexp.MustCompile(`^[A-Za-z0-9\-_]+$`)
+)
+
+func validationError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfigValidation}, args...)...)
+}
+
+func (c *Config) validate() error {
+	if !nameRegexp.MatchString(c.Name) {
+		return validationError("service name %q: name should not be empty and should consist of alphanumerical characters, dashes and underscores", c.Name)
+	}
+	if !semVerRegexp.MatchString(c.Version) {
+		return validationError("version %q: version should not be empty and should match the SemVer format (for example 1.0.0)", c.Version)
+	}
+	if c.QueueGroup != "" {
+		if err := checkQueueGroup(c.QueueGroup); err != nil {
+			return validationError("queue group: %v", err)
+		}
+	}
+	if c.MaxConcurrency < 0 {
+		return validationError("max concurrency must not be negative, got %d", c.MaxConcurrency)
+	}
+	if c.APIPrefix != "" {
+		if err := checkSubject(c.APIPrefix, false); err != nil {
+			return validationError("API prefix: %v", err)
+		}
+	}
+	return nil
+}
+
+// checkSubject reports what is wrong with a subject: empty, white space, an
+// empty token, or a wildcard that is not a whole token ('>' only as the last).
+func checkSubject(subject string, wildcards bool) error {
+	if subject == "" {
+		return fmt.Errorf("subject is empty")
+	}
+	if i := strings.IndexAny(subject, " \t\r\n"); i >= 0 {
+		return fmt.Errorf("subject %q contains white space at offset %d", subject, i)
+	}
+	tokens := strings.Split(subject, ".")
+	for i, tok := range tokens {
+		switch {
+		case tok == "":
+			return fmt.Errorf("subject %q has an empty token (a leading, trailing or double dot)", subject)
+		case !wildcards && (tok == "*" || tok == ">"):
+			return fmt.Errorf("subject %q may not contain wildcards", subject)
+		case tok == ">" && i != len(tokens)-1:
+			return fmt.Errorf("subject %q has '>' before its last token", subject)
+		case len(tok) > 1 && strings.ContainsAny(tok, "*>"):
+			return fmt.Errorf("subject %q has a wildcard inside the token %q; '*' and '>' must stand alone", subject, tok)
+		}
+	}
+	return nil
+}
+
+func checkQueueGroup(queueGroup string) error {
+	if i := strings.IndexAny(queueGroup, " \t\r\n"); i >= 0 {
+		return fmt.Errorf("queue group %q contains white space at offset %d", queueGroup, i)
+	}
+	if i := strings.IndexByte(queueGroup, '>'); i >= 0 && i != len(queueGroup)-1 {
+		return fmt.Errorf("queue group %q has '>' before its end", queueGroup)
+	}
+	return nil
+}
+
+// resolveQueueGroup applies the ADR-32 inheritance: an explicit disable wins,
+// then an explicit name, then the parent's disable, then the parent's name,
+// then the default.
+func resolveQueueGroup(own, parent string, ownDisabled, parentDisabled bool) (string, bool) {
+	switch {
+	case ownDisabled:
+		return "", true
+	case own != "":
+		return own, false
+	case parentDisabled:
+		return "", true
+	case parent != "":
+		return parent, false
+	default:
+		return DefaultQueueGroup, false
+	}
+}
+
+// firstPositive returns the first of values that is above zero, or
+// DefaultMaxConcurrency.
+func firstPositive(values ...int) int {
+	for _, v := range values {
+		if v > 0 {
+			return v
+		}
+	}
+	return DefaultMaxConcurrency
+}

@@ -1,0 +1,29 @@
+// Package microtest is to natsmux what net/http/httptest is to net/http: an
+// in-process NATS server for tests, and helpers that wait for things instead
+// of sleeping.
+//
+// # Overview
+//
+// NewServer starts a real nats-server (github.com/nats-io/nats-server/v2)
+// inside the test process, on 127.0.0.1 with a random port, and shuts it
+// down through t.Cleanup. Options add authentication or JetStream; servers
+// have neither by default. Server.Connect returns a client closed by the
+// test's cleanup. Nothing needs to be installed: `go test ./...` is enough.
+//
+// Eventually, Receive and Closed wait for a condition, a value or a closed
+// channel with a deadline, failing the test with a readable message; Request
+// and RequestMsg send a request and fail the test on transport errors.
+//
+// # Example
+//
+//	func TestEcho(t *testing.T) {
+//		srv := microtest.NewServer(t)
+//		nc := srv.Connect(t)
+//		svc, _ := micro.AddService(nc, micro.Config{Name: "echo", Version: "1.0.0"})
+//		_ = svc.AddEndpoint("echo", micro.HandlerFunc(func(r micro.Request) { _ = r.Respond(r.Data()) }))
+//		reply := microtest.Request(t, nc, "echo", []byte("hi"))
+//		if string(reply.Data) != "hi" {
+//			t.Fatalf("got %q", reply.Data)
+//		}
+//	}
+package microtest
