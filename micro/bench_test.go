@@ -5,106 +5,82 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	refmicro "github.com/nats-io/nats.go/micro"
-
+	"github.com/natsmux/natsmux/internal/loadgen"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
 
-var payload128 = bytes.Repeat([]byte("x"), 128)
-
-// responder starts one kind of echo service on its own connection and
-// returns the subject it listens on.
-type responder func(b *testing.B, srv *microtest.Server, handler time.Duration) string
-
-var responders = []struct {
-	name  string
-	start responder
-}{
-	{"raw", func(b *testing.B, srv *microtest.Server, d time.Duration) string {
-		nc := srv.Connect(b)
-		_, err := nc.QueueSubscribe("bench.echo", "q", func(m *nats.Msg) {
-			if d > 0 {
-				time.Sleep(d)
-			}
-			_ = m.Respond(m.Data)
-		})
-		if err != nil {
-			b.Fatal(err)
+// benchCompare measures our micro against a raw nats.go responder and
+// nats.go's micro in alternating rounds on one in-process server. Each b.N
+// is one round of round per target; the metrics that matter are
+// the per-target ns/req and allocs/req and the throughput ratios.
+func benchCompare(b *testing.B, load loadgen.Load, delay time.Duration, round time.Duration, opts ...micro.EndpointOpt) {
+	srv := microtest.NewServer(b)
+	if err := loadgen.StartRaw(srv.Connect(b), "bench.raw", delay); err != nil {
+		b.Fatal(err)
+	}
+	stop, err := loadgen.StartNatsMicro(srv.Connect(b), "bench.ref", delay)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = stop() })
+	svc, err := micro.AddService(srv.Connect(b), micro.Config{Name: "natsmux-micro", Version: "1.0.0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = svc.Stop() })
+	handler := micro.HandlerFunc(func(r micro.Request) {
+		if delay > 0 {
+			time.Sleep(delay)
 		}
-		_ = nc.Flush()
-		return "bench.echo"
-	}},
-	{"natsgo-micro", func(b *testing.B, srv *microtest.Server, d time.Duration) string {
-		nc := srv.Connect(b)
-		svc, err := refmicro.AddService(nc, refmicro.Config{Name: "ref", Version: "1.0.0"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = svc.Stop() })
-		err = svc.AddEndpoint("echo", refmicro.HandlerFunc(func(r refmicro.Request) {
-			if d > 0 {
-				time.Sleep(d)
-			}
-			_ = r.Respond(r.Data())
-		}), refmicro.WithEndpointSubject("bench.echo"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = nc.Flush()
-		return "bench.echo"
-	}},
-	{"micro", func(b *testing.B, srv *microtest.Server, d time.Duration) string {
-		nc := srv.Connect(b)
-		svc, err := micro.AddService(nc, micro.Config{Name: "ours", Version: "1.0.0"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = svc.Stop() })
-		err = svc.AddEndpoint("echo", micro.HandlerFunc(func(r micro.Request) {
-			if d > 0 {
-				time.Sleep(d)
-			}
-			_ = r.Respond(r.Data())
-		}), micro.WithEndpointSubject("bench.echo"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return "bench.echo"
-	}},
-}
-
-func benchRequests(b *testing.B, nc *nats.Conn, subject string, requesters int) {
-	b.ReportAllocs()
-	b.SetParallelism((requesters + 1) / 2)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := nc.Request(subject, payload128, 5*time.Second); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+		_ = r.Respond(r.Data())
 	})
+	if err := svc.AddEndpoint("echo", handler, append(opts, micro.WithEndpointSubject("bench.ours"))...); err != nil {
+		b.Fatal(err)
+	}
+
+	client := srv.Connect(b)
+	targets := []loadgen.Target{
+		{Name: "raw", Subject: "bench.raw", Conn: client},
+		{Name: "natsgo-micro", Subject: "bench.ref", Conn: client},
+		{Name: "micro", Subject: "bench.ours", Conn: client},
+	}
+	b.ResetTimer()
+	res := loadgen.Compare(targets, load, b.N, round)
+	b.StopTimer()
+	for i, r := range res {
+		if r.Errors > 0 {
+			b.Fatalf("%s: %d of %d requests failed", targets[i].Name, r.Errors, r.Requests)
+		}
+		b.ReportMetric(r.NsPerRequest(), targets[i].Name+"-ns/req")
+		b.ReportMetric(r.AllocsPerRequest(), targets[i].Name+"-allocs/req")
+	}
+	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "x-raw")
+	b.ReportMetric(loadgen.Ratio(res[2], res[1]), "x-natsgo-micro")
 }
 
+// BenchmarkEcho: 128-byte echo, 32 concurrent requesters.
 func BenchmarkEcho(b *testing.B) {
-	for _, r := range responders {
-		b.Run(r.name, func(b *testing.B) {
-			srv := microtest.NewServer(b)
-			subject := r.start(b, srv, 0)
-			benchRequests(b, srv.Connect(b), subject, 32)
+	benchCompare(b, loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128)}, 0, 200*time.Millisecond)
+}
+
+// BenchmarkSlowHandler: a handler that waits 1 ms, 64 concurrent requesters.
+func BenchmarkSlowHandler(b *testing.B) {
+	benchCompare(b, loadgen.Load{Requesters: 64, Payload: []byte("x")}, time.Millisecond, 200*time.Millisecond)
+}
+
+// BenchmarkSlowHandlerLimits shows how the concurrency limit caps the
+// throughput of a 1 ms handler under 512 requesters; the default limit was
+// chosen from this curve.
+func BenchmarkSlowHandlerLimits(b *testing.B) {
+	for _, limit := range []int{16, 64, 256, 1024} {
+		b.Run(limitName(limit), func(b *testing.B) {
+			benchCompare(b, loadgen.Load{Requesters: 512, Payload: []byte("x")}, time.Millisecond, 200*time.Millisecond,
+				micro.WithEndpointMaxConcurrency(limit))
 		})
 	}
 }
 
-func BenchmarkSlowHandler(b *testing.B) {
-	for _, r := range responders {
-		b.Run(r.name, func(b *testing.B) {
-			srv := microtest.NewServer(b)
-			subject := r.start(b, srv, time.Millisecond)
-			benchRequests(b, srv.Connect(b), subject, 64)
-		})
-	}
+func limitName(n int) string {
+	return "limit-" + string(rune('0'+n/1000%10)) + string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10))
 }

@@ -1,0 +1,160 @@
+// Package loadgen drives request/reply load at NATS responders and compares
+// them fairly: targets run in alternating rounds in one process, so that a
+// noisy neighbour or a warming CPU affects all of them alike, and results are
+// reported as ratios against a baseline measured in the same run.
+package loadgen
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Load describes the traffic: how many requesters send at once and what.
+type Load struct {
+	Requesters int
+	Payload    []byte
+	Header     nats.Header   // sent with every request when not nil
+	Timeout    time.Duration // per request; default 10s
+}
+
+// Result is what one or more rounds against a target measured.
+type Result struct {
+	Requests  int
+	Errors    int
+	Elapsed   time.Duration
+	Mallocs   uint64 // heap allocations in the whole process
+	latencies []time.Duration
+}
+
+// Throughput is requests per second.
+func (r Result) Throughput() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+// NsPerRequest is the wall time per request.
+func (r Result) NsPerRequest() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.Elapsed.Nanoseconds()) / float64(r.Requests)
+}
+
+// AllocsPerRequest is the process's heap allocations per request, the
+// requesters' and the server's included (the same for every target).
+func (r Result) AllocsPerRequest() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.Mallocs) / float64(r.Requests)
+}
+
+// Percentile returns the latency below which p (0 to 1) of the requests
+// completed.
+func (r Result) Percentile(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	sorted := slices.Clone(r.latencies)
+	slices.Sort(sorted)
+	i := min(int(p*float64(len(sorted))), len(sorted)-1)
+	return sorted[i]
+}
+
+func (r *Result) add(o Result) {
+	r.Requests += o.Requests
+	r.Errors += o.Errors
+	r.Elapsed += o.Elapsed
+	r.Mallocs += o.Mallocs
+	r.latencies = append(r.latencies, o.latencies...)
+}
+
+// Run sends requests to subject over nc with load.Requesters goroutines for
+// the duration d and measures them, the requests in flight at the end
+// included. A fixed duration rather than a fixed count keeps slow and fast
+// targets equally long at full concurrency. Errors (timeouts; error replies
+// are not errors here) are counted, not fatal.
+func Run(nc *nats.Conn, subject string, load Load, d time.Duration) Result {
+	timeout := load.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	requesters := max(1, load.Requesters)
+	var failed atomic.Int64
+	lat := make([][]time.Duration, requesters)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for i := range requesters {
+		lat[i] = make([]time.Duration, 0, 1024)
+		wg.Go(func() {
+			msg := &nats.Msg{Subject: subject, Data: load.Payload, Header: load.Header}
+			for t0 := time.Now(); t0.Before(deadline); t0 = time.Now() {
+				_, err := nc.RequestMsg(msg, timeout)
+				lat[i] = append(lat[i], time.Since(t0))
+				if err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	res := Result{Errors: int(failed.Load()), Elapsed: elapsed, Mallocs: after.Mallocs - before.Mallocs}
+	for _, l := range lat {
+		res.latencies = append(res.latencies, l...)
+	}
+	res.Requests = len(res.latencies)
+	return res
+}
+
+// Target is one responder under comparison, already listening on Subject.
+// Conn is the connection its requests go over.
+type Target struct {
+	Name    string
+	Subject string
+	Conn    *nats.Conn
+}
+
+// Compare runs rounds of length d against each target in turn, for the
+// given number of rounds, after one warm-up round each that is not counted.
+// It returns the results in the targets' order.
+func Compare(targets []Target, load Load, rounds int, d time.Duration) []Result {
+	results := make([]Result, len(targets))
+	for round := -1; round < rounds; round++ {
+		for i, t := range targets {
+			r := Run(t.Conn, t.Subject, load, d)
+			if round >= 0 {
+				results[i].add(r)
+			}
+		}
+	}
+	return results
+}
+
+// Ratio is a's throughput over b's.
+func Ratio(a, b Result) float64 {
+	if b.Throughput() == 0 {
+		return 0
+	}
+	return a.Throughput() / b.Throughput()
+}
+
+// Summary formats a result for logs.
+func (r Result) Summary() string {
+	return fmt.Sprintf("%8.0f req/s  p50 %-9s p99 %-9s %5.1f allocs/req  %d errors",
+		r.Throughput(), r.Percentile(0.50).Round(time.Microsecond), r.Percentile(0.99).Round(time.Microsecond),
+		r.AllocsPerRequest(), r.Errors)
+}
