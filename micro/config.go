@@ -1,6 +1,7 @@
 package micro
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -220,7 +221,7 @@ func validationError(format string, args ...any) error {
 
 func (c *Config) validate() error {
 	if !nameRegexp.MatchString(c.Name) {
-		return validationError("service name %q: name should not be empty and should consist of alphanumerical characters, dashes and underscores", c.Name)
+		return validationError("service name %q: %s", c.Name, nameRule)
 	}
 	if !semVerRegexp.MatchString(c.Version) {
 		return validationError("version %q: version should not be empty and should match the SemVer format (for example 1.0.0)", c.Version)
@@ -241,11 +242,41 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// ValidateName checks a service or endpoint name: letters, digits, dashes
+// and underscores, at least one. The error wraps ErrConfigValidation.
+func ValidateName(name string) error {
+	if !nameRegexp.MatchString(name) {
+		return validationError("invalid name %q: %s", name, nameRule)
+	}
+	return nil
+}
+
+const nameRule = "name should not be empty and should consist of alphanumerical characters, dashes and underscores"
+
+// ValidateSubject checks an endpoint subject: not empty, no white space, no
+// empty token, '*' and '>' only as whole tokens and '>' only last. The error
+// wraps ErrConfigValidation and says what is wrong.
+func ValidateSubject(subject string) error {
+	if err := checkSubject(subject, true); err != nil {
+		return validationError("invalid endpoint subject: %v", err)
+	}
+	return nil
+}
+
+// ValidateQueueGroup checks a queue group name: no white space, '>' only at
+// the end (the rule of nats.go's micro). The error wraps ErrConfigValidation.
+func ValidateQueueGroup(queueGroup string) error {
+	if err := checkQueueGroup(queueGroup); err != nil {
+		return validationError("invalid queue group: %v", err)
+	}
+	return nil
+}
+
 // checkSubject reports what is wrong with a subject: empty, white space, an
 // empty token, or a wildcard that is not a whole token ('>' only as the last).
 func checkSubject(subject string, wildcards bool) error {
 	if subject == "" {
-		return fmt.Errorf("subject is empty")
+		return errors.New("subject is empty")
 	}
 	if i := strings.IndexAny(subject, " \t\r\n"); i >= 0 {
 		return fmt.Errorf("subject %q contains white space at offset %d", subject, i)
@@ -276,10 +307,12 @@ func checkQueueGroup(queueGroup string) error {
 	return nil
 }
 
-// resolveQueueGroup applies the ADR-32 inheritance: an explicit disable wins,
-// then an explicit name, then the parent's disable, then the parent's name,
-// then the default.
-func resolveQueueGroup(own, parent string, ownDisabled, parentDisabled bool) (string, bool) {
+// ResolveQueueGroup applies ADR-32's inheritance of queue groups, from a
+// parent (service or group) to a child (group or endpoint): an explicit
+// disable wins, then an explicit name, then the parent's disable, then the
+// parent's name, then DefaultQueueGroup. It returns the queue group and
+// whether queue groups are disabled ("" then).
+func ResolveQueueGroup(own, parent string, ownDisabled, parentDisabled bool) (string, bool) {
 	switch {
 	case ownDisabled:
 		return "", true

@@ -108,7 +108,7 @@ func TestConcurrentDispatch(t *testing.T) {
 			if minimum := handlerTime * n / time.Duration(tt.wantPeak); elapsed < minimum {
 				t.Errorf("took %s, less than the %s the limit allows", elapsed, minimum)
 			}
-			if s := svc.Stats().Endpoints[0]; s.NumRequests != n || s.NumErrors != 0 || s.ProcessingTime < handlerTime*n {
+			if s := settledStats(t, svc, n).Endpoints[0]; s.NumRequests != n || s.NumErrors != 0 || s.ProcessingTime < handlerTime*n {
 				t.Errorf("stats: %+v", s)
 			}
 		})
@@ -177,7 +177,7 @@ func TestStatsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := svc.Stats().Endpoints[0]
+	s := settledStats(t, svc, n).Endpoints[0]
 	if s.NumRequests != n || s.NumErrors != failed || failed != 40 || s.LastError != "418:teapot" {
 		t.Errorf("stats %+v; %d error replies", s, failed)
 	}
@@ -232,7 +232,7 @@ func TestHandlerPanic(t *testing.T) {
 			t.Errorf("reported %v (%#v)", nerr, perr)
 		}
 	}
-	s := svc.Stats().Endpoints[0]
+	s := settledStats(t, svc, 4).Endpoints[0]
 	if s.NumRequests != 4 || s.NumErrors != 3 || s.LastError != "500:internal error" {
 		t.Errorf("stats after panics: %+v", s)
 	}

@@ -53,6 +53,11 @@ type (
 		// Done is closed once the service has stopped, every handler has
 		// returned and DoneHandler has run.
 		Done() <-chan struct{}
+
+		// Config returns the configuration the service was created with.
+		// Groups and routers mounted on the service inherit its queue group
+		// and concurrency settings from it.
+		Config() Config
 	}
 
 	// Group registers endpoints under a common subject prefix.
@@ -146,7 +151,7 @@ func AddService(nc *nats.Conn, config Config) (Service, error) {
 // addDefaultEndpoint adds Config.Endpoint under the name "default". Unlike
 // nats.go's micro, it honours Endpoint.QueueGroupDisabled.
 func (s *service) addDefaultEndpoint(ec *EndpointConfig) error {
-	qg, noQueue := resolveQueueGroup(ec.QueueGroup, s.cfg.QueueGroup, ec.QueueGroupDisabled, s.cfg.QueueGroupDisabled)
+	qg, noQueue := ResolveQueueGroup(ec.QueueGroup, s.cfg.QueueGroup, ec.QueueGroupDisabled, s.cfg.QueueGroupDisabled)
 	return s.addEndpoint("default", ec.Subject, ec.Handler, &endpointOpts{
 		metadata:       maps.Clone(ec.Metadata),
 		queueGroup:     qg,
@@ -167,7 +172,7 @@ func (s *service) AddEndpoint(name string, handler Handler, opts ...EndpointOpt)
 		return err
 	}
 	subject := cmpOr(o.subject, name)
-	o.queueGroup, o.qgDisabled = resolveQueueGroup(o.queueGroup, s.cfg.QueueGroup, o.qgDisabled, s.cfg.QueueGroupDisabled)
+	o.queueGroup, o.qgDisabled = ResolveQueueGroup(o.queueGroup, s.cfg.QueueGroup, o.qgDisabled, s.cfg.QueueGroupDisabled)
 	o.maxConcurrency = firstPositive(o.maxConcurrency, s.cfg.MaxConcurrency)
 	return s.addEndpoint(name, subject, handler, o)
 }
@@ -182,7 +187,7 @@ func (g *group) AddGroup(name string, opts ...GroupOpt) Group {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	qg, noQueue := resolveQueueGroup(o.queueGroup, g.queueGroup, o.qgDisabled, g.qgDisabled)
+	qg, noQueue := ResolveQueueGroup(o.queueGroup, g.queueGroup, o.qgDisabled, g.qgDisabled)
 	return &group{
 		svc:            g.svc,
 		prefix:         joinSubject(g.prefix, name),
@@ -198,7 +203,7 @@ func (g *group) AddEndpoint(name string, handler Handler, opts ...EndpointOpt) e
 		return err
 	}
 	subject := joinSubject(g.prefix, cmpOr(o.subject, name))
-	o.queueGroup, o.qgDisabled = resolveQueueGroup(o.queueGroup, g.queueGroup, o.qgDisabled, g.qgDisabled)
+	o.queueGroup, o.qgDisabled = ResolveQueueGroup(o.queueGroup, g.queueGroup, o.qgDisabled, g.qgDisabled)
 	o.maxConcurrency = firstPositive(o.maxConcurrency, g.maxConcurrency)
 	return g.svc.addEndpoint(name, subject, handler, o)
 }
@@ -236,17 +241,17 @@ func cmpOr(a, b string) string {
 // dispatcher. It flushes so that the endpoint answers once it returns.
 func (s *service) addEndpoint(name, subject string, handler Handler, o *endpointOpts) error {
 	if !nameRegexp.MatchString(name) {
-		return validationError("invalid endpoint name %q: name should not be empty and should consist of alphanumerical characters, dashes and underscores", name)
+		return validationError("invalid endpoint name %q: %s", name, nameRule)
 	}
-	if err := checkSubject(subject, true); err != nil {
-		return validationError("invalid endpoint subject: %v", err)
+	if err := ValidateSubject(subject); err != nil {
+		return err
 	}
 	if subject == s.prefix || strings.HasPrefix(subject, s.prefix+".") {
 		return validationError("invalid endpoint subject %q: %s is reserved for discovery", subject, s.prefix)
 	}
 	if !o.qgDisabled {
-		if err := checkQueueGroup(o.queueGroup); err != nil {
-			return validationError("invalid endpoint queue group: %v", err)
+		if err := ValidateQueueGroup(o.queueGroup); err != nil {
+			return err
 		}
 	}
 	if handler == nil {
@@ -419,6 +424,17 @@ func (s *service) Stopped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stopped
+}
+
+func (s *service) Config() Config {
+	cfg := s.cfg
+	cfg.Metadata = maps.Clone(cfg.Metadata)
+	if cfg.Endpoint != nil {
+		ec := *cfg.Endpoint
+		ec.Metadata = maps.Clone(ec.Metadata)
+		cfg.Endpoint = &ec
+	}
+	return cfg
 }
 
 func (s *service) Done() <-chan struct{} {

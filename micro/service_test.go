@@ -101,7 +101,7 @@ func TestAddEndpointValidation(t *testing.T) {
 		{"wildcard inside token", "e", []micro.EndpointOpt{micro.WithEndpointSubject("a.b*")}, echo, "", "must stand alone"},
 		{"discovery prefix", "e", []micro.EndpointOpt{micro.WithEndpointSubject("$SRV.PING")}, echo, "", "reserved for discovery"},
 		{"group with >", "e", nil, echo, "g.>", "'>' before its last token"},
-		{"queue group with space", "e", []micro.EndpointOpt{micro.WithEndpointQueueGroup("a b")}, echo, "", "invalid endpoint queue group"},
+		{"queue group with space", "e", []micro.EndpointOpt{micro.WithEndpointQueueGroup("a b")}, echo, "", `invalid queue group: queue group "a b" contains white space`},
 		{"zero pending limits", "e", []micro.EndpointOpt{micro.WithEndpointPendingLimits(0, 0)}, echo, "", "at least one of the message and byte limits"},
 		{"zero concurrency", "e", []micro.EndpointOpt{micro.WithEndpointMaxConcurrency(0)}, echo, "", "max concurrency must be at least 1"},
 		{"nil handler", "e", nil, nil, "", `endpoint "e" has no handler`},
@@ -353,7 +353,7 @@ func TestResetAndStarted(t *testing.T) {
 	microtest.Request(t, nc, "ok", nil)
 	microtest.Request(t, nc, "bad", nil)
 
-	before := svc.Stats()
+	before := settledStats(t, svc, 2)
 	if before.Endpoints[0].NumRequests != 1 || before.Endpoints[1].LastError != "400:bad" {
 		t.Fatalf("stats before reset: %+v %+v", before.Endpoints[0], before.Endpoints[1])
 	}
@@ -393,7 +393,7 @@ func TestServicesShareConnection(t *testing.T) {
 	if reply := microtest.Request(t, nc, "b", []byte("still here")); string(reply.Data) != "still here" {
 		t.Errorf("b after a stopped: %q", reply.Data)
 	}
-	if b.Stopped() || b.Stats().Endpoints[0].NumRequests != 1 {
+	if b.Stopped() || settledStats(t, b, 1).Endpoints[0].NumRequests != 1 {
 		t.Errorf("b was affected by a: stopped %v, stats %+v", b.Stopped(), b.Stats().Endpoints[0])
 	}
 }
@@ -502,4 +502,67 @@ func request[T any](t *testing.T, nc *nats.Conn, subject string) T {
 		t.Fatalf("%s: %v in %s", subject, err, reply.Data)
 	}
 	return v
+}
+
+func TestConfigIsACopy(t *testing.T) {
+	srv := microtest.NewServer(t)
+	cfg := micro.Config{Name: "cfg", Version: "1.0.0", QueueGroup: "workers", MaxConcurrency: 8,
+		Metadata: map[string]string{"k": "v"}, Endpoint: &micro.EndpointConfig{Subject: "x", Handler: echo, Metadata: map[string]string{"e": "1"}}}
+	svc := addService(t, srv.Connect(t), cfg)
+	got := svc.Config()
+	if got.Name != "cfg" || got.QueueGroup != "workers" || got.MaxConcurrency != 8 || got.Metadata["k"] != "v" {
+		t.Errorf("Config() = %+v", got)
+	}
+	got.Metadata["k"] = "changed"
+	got.Endpoint.Metadata["e"] = "changed"
+	if again := svc.Config(); again.Metadata["k"] != "v" || again.Endpoint.Metadata["e"] != "1" {
+		t.Errorf("Config() shares maps with the service: %+v", again)
+	}
+}
+
+func TestExportedValidators(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"name ok", micro.ValidateName("a-b_C1"), ""},
+		{"name bad", micro.ValidateName("a.b"), `validation: invalid name "a.b"`},
+		{"subject ok", micro.ValidateSubject("a.*.>"), ""},
+		{"subject bad", micro.ValidateSubject("a.>.b"), "'>' before its last token"},
+		{"queue group ok", micro.ValidateQueueGroup("workers"), ""},
+		{"queue group bad", micro.ValidateQueueGroup("a\tb"), "contains white space"},
+	}
+	for _, tt := range tests {
+		if tt.want == "" {
+			if tt.err != nil {
+				t.Errorf("%s: %v", tt.name, tt.err)
+			}
+			continue
+		}
+		if !errors.Is(tt.err, micro.ErrConfigValidation) || !strings.Contains(tt.err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want %q", tt.name, tt.err, tt.want)
+		}
+	}
+	qg, off := micro.ResolveQueueGroup("", "parent", false, false)
+	if qg != "parent" || off {
+		t.Errorf("ResolveQueueGroup inherits: %q %v", qg, off)
+	}
+}
+
+// settledStats waits until the service has counted total requests over all
+// its endpoints (stats are recorded after a handler returns, so after its
+// reply went out) and returns its stats.
+func settledStats(t *testing.T, svc micro.Service, total int) micro.Stats {
+	t.Helper()
+	var stats micro.Stats
+	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+		stats = svc.Stats()
+		n := 0
+		for _, e := range stats.Endpoints {
+			n += e.NumRequests
+		}
+		return n == total
+	}, "%d requests counted", total)
+	return stats
 }

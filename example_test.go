@@ -1,0 +1,97 @@
+package natsmux_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/micro"
+)
+
+var orders = map[string]string{"42": "2 books"}
+
+// getOrder is a handler: it returns the reply or an error.
+func getOrder(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+	order, ok := orders[req.Param("id")]
+	if !ok {
+		return nil, natsmux.Errorf(404, "order %s not found", req.Param("id"))
+	}
+	return natsmux.Reply([]byte(order)), nil
+}
+
+// A router serves requests in memory too, which is how handlers and
+// middleware are tested without a server.
+func ExampleRouter() {
+	r := natsmux.NewRouter()
+	r.Route("orders", func(r *natsmux.Router) {
+		r.HandleFunc("get", getOrder, natsmux.WithSubject("{id}.get"))
+	})
+
+	resp, _ := r.ServeNATS(context.Background(), natsmux.NewRequest("orders.42.get", nil))
+	fmt.Println(string(resp.Data))
+	_, err := r.ServeNATS(context.Background(), natsmux.NewRequest("orders.7.get", nil))
+	fmt.Println(err)
+	// Output:
+	// 2 books
+	// 404 order 7 not found
+}
+
+// Middleware wraps every endpoint registered after it; the first added runs
+// first.
+func ExampleRouter_Use() {
+	logged := func(next natsmux.Handler) natsmux.Handler {
+		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			resp, err := next.ServeNATS(ctx, req)
+			fmt.Printf("%s -> %d\n", req.Endpoint.Template, natsmux.CodeOf(err))
+			return resp, err
+		})
+	}
+	r := natsmux.NewRouter()
+	r.Use(logged)
+	r.HandleFunc("get", getOrder, natsmux.WithSubject("orders.{id}.get"))
+
+	_, _ = r.ServeNATS(context.Background(), natsmux.NewRequest("orders.42.get", nil))
+	_, _ = r.ServeNATS(context.Background(), natsmux.NewRequest("orders.1.get", nil))
+	// Output:
+	// orders.{id}.get -> 0
+	// orders.{id}.get -> 404
+}
+
+// Serve runs a router as a service until its context ends.
+func ExampleServe() {
+	ns, _ := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	go ns.Start()
+	defer ns.Shutdown()
+	ns.ReadyForConnections(10 * time.Second)
+	nc, _ := nats.Connect(ns.ClientURL())
+	defer nc.Close()
+
+	r := natsmux.NewRouter()
+	r.HandleFunc("get", getOrder, natsmux.WithSubject("orders.{id}.get"))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- natsmux.Serve(ctx, nc, micro.Config{Name: "orders", Version: "1.0.0"}, r) }()
+
+	client, _ := nats.Connect(ns.ClientURL())
+	defer client.Close()
+	for {
+		if infos, _ := micro.DiscoverInfo(ctx, client, micro.WithDiscoveryService("orders")); len(infos) == 1 && len(infos[0].Endpoints) == 1 {
+			break
+		}
+	}
+	reply, _ := client.Request("orders.42.get", nil, time.Second)
+	fmt.Println(string(reply.Data))
+	reply, _ = client.Request("orders.9.get", nil, time.Second)
+	fmt.Println(micro.ResponseError(reply))
+
+	stop()
+	fmt.Println(<-done)
+	// Output:
+	// 2 books
+	// service error 404: order 9 not found
+	// <nil>
+}

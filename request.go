@@ -1,0 +1,114 @@
+package natsmux
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Request is one message received by an endpoint. Handlers treat it as
+// read-only, apart from ReplyHeader.
+type Request struct {
+	// Subject is the subject the message was sent to.
+	Subject string
+	// Reply is where the reply goes; empty when the sender wants none.
+	Reply string
+	// Header holds the message's headers (case-sensitive keys).
+	Header nats.Header
+	// Data is the payload.
+	Data []byte
+	// Endpoint describes the endpoint serving the request.
+	Endpoint *Endpoint
+
+	replyHeader nats.Header
+}
+
+// NewRequest returns a request for subject with data, for calling handlers
+// directly in tests. Router.ServeNATS fills in the endpoint.
+func NewRequest(subject string, data []byte) *Request {
+	return &Request{Subject: subject, Data: data}
+}
+
+// Param returns the subject token that the endpoint's template names name:
+// for the template "orders.{id}.items.{item}" and the subject
+// "orders.42.items.7", Param("id") is "42". It returns "" for a name the
+// template does not have.
+func (r *Request) Param(name string) string {
+	if r.Endpoint == nil {
+		return ""
+	}
+	i := r.Endpoint.paramIndex(name)
+	if i < 0 {
+		return ""
+	}
+	return token(r.Subject, i)
+}
+
+// Params returns every subject parameter by name.
+func (r *Request) Params() map[string]string {
+	if r.Endpoint == nil || len(r.Endpoint.params) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(r.Endpoint.params))
+	for _, p := range r.Endpoint.params {
+		out[p.name] = token(r.Subject, p.token)
+	}
+	return out
+}
+
+// token returns the i-th dot-separated token of subject, or "".
+func token(subject string, i int) string {
+	for ; i > 0; i-- {
+		dot := strings.IndexByte(subject, '.')
+		if dot < 0 {
+			return ""
+		}
+		subject = subject[dot+1:]
+	}
+	if dot := strings.IndexByte(subject, '.'); dot >= 0 {
+		return subject[:dot]
+	}
+	return subject
+}
+
+// ReplyHeader returns headers to add to whatever reply the request gets,
+// error replies included. Middleware uses it for headers that belong on
+// every reply, such as a request id; a handler's own Response.Header and
+// Error.Header win where keys collide.
+func (r *Request) ReplyHeader() nats.Header {
+	if r.replyHeader == nil {
+		r.replyHeader = nats.Header{}
+	}
+	return r.replyHeader
+}
+
+// Response is a reply: a payload and optional headers.
+type Response struct {
+	Header nats.Header
+	Data   []byte
+}
+
+// Reply returns a Response with data as payload.
+func Reply(data []byte) *Response {
+	return &Response{Data: data}
+}
+
+// ReplyJSON returns a Response with the JSON encoding of v, and the
+// encoding error, if any; it fits a handler's return statement.
+func ReplyJSON(v any) (*Response, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, Wrap(err, 500, "encoding reply")
+	}
+	return &Response{Data: data}, nil
+}
+
+// SetHeader sets a header on the response and returns it, for chaining.
+func (r *Response) SetHeader(key, value string) *Response {
+	if r.Header == nil {
+		r.Header = nats.Header{}
+	}
+	r.Header.Set(key, value)
+	return r
+}
