@@ -53,6 +53,14 @@ type route struct {
 	handler    Handler   // the endpoint's whole chain
 }
 
+// MetadataProvider is implemented by handlers that describe themselves, such
+// as binding's typed handlers, which publish their request and response
+// schemas: Handle adds the metadata to the endpoint's, under the endpoint's
+// own WithMetadata and over its groups'.
+type MetadataProvider interface {
+	EndpointMetadata() map[string]string
+}
+
 // NewRouter returns an empty router.
 func NewRouter() *Router {
 	return &Router{tree: &tree{subjects: map[string]string{}}}
@@ -113,6 +121,9 @@ func (r *Router) Handle(name string, h Handler, opts ...EndpointOption) {
 		panic(fmt.Sprintf("natsmux: Handle(%q): %v", name, err))
 	}
 	rt := &route{router: r, name: name, template: name}
+	if p, ok := h.(MetadataProvider); ok {
+		WithMetadata(p.EndpointMetadata()).applyEndpoint(rt)
+	}
 	for _, opt := range opts {
 		opt.applyEndpoint(rt)
 	}
