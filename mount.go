@@ -2,6 +2,7 @@ package natsmux
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -145,6 +146,9 @@ func (a *adapter) Handle(mr micro.Request) {
 	req, ctx := &in.req, &in.ctx
 
 	resp, err := serve(ctx, req, a.handler)
+	if errors.Is(err, ErrAbortHandler) {
+		return
+	}
 	if err != nil {
 		e := a.errorHandler(ctx, req, err)
 		code, desc := errorReply(e)
@@ -168,12 +172,21 @@ func (a *adapter) Handle(mr micro.Request) {
 	_ = mr.Respond(data, withHeaders(mergeHeaders(req.replyHeader, h))...)
 }
 
+// ErrAbortHandler is a panic value that stops a request on purpose: the
+// request gets no reply (its caller times out) and no log record, as with
+// net/http's ErrAbortHandler. The Recover middleware lets it pass.
+var ErrAbortHandler = errors.New("natsmux: abort handler")
+
 // serve runs h with the last-resort recover: a panic that no middleware
 // caught is logged with its stack and becomes a *micro.PanicError, which
-// error handlers answer with 500.
+// error handlers answer with 500; ErrAbortHandler is returned as it is.
 func serve(ctx context.Context, req *Request, h Handler) (resp *Response, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == ErrAbortHandler { //nolint:errorlint // the sentinel is panicked, not wrapped
+				resp, err = nil, ErrAbortHandler
+				return
+			}
 			perr := &micro.PanicError{Value: v, Stack: debug.Stack()}
 			slog.ErrorContext(ctx, "natsmux: recovered from a panic", "subject", req.Subject,
 				"panic", v, "stack", string(perr.Stack))

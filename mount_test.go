@@ -485,3 +485,29 @@ func waitServing(t *testing.T, nc *nats.Conn, name string, endpoints int) {
 		return json.Unmarshal(m.Data, &info) == nil && len(info.Endpoints) == endpoints
 	}, "service %s serving %d endpoints", name, endpoints)
 }
+
+func TestAbortHandler(t *testing.T) {
+	var logs bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	r := natsmux.NewRouter()
+	r.HandleFunc("abort", func(context.Context, *natsmux.Request) (*natsmux.Response, error) {
+		panic(natsmux.ErrAbortHandler)
+	})
+	svc := mountService(t, nc, micro.Config{Name: "abort", Version: "1.0.0"}, r)
+	if _, err := nc.Request("abort", nil, 200*time.Millisecond); !errors.Is(err, nats.ErrTimeout) {
+		t.Errorf("aborted request: %v, want a timeout", err)
+	}
+	if s := settledStats(t, svc, 1).Endpoints[0]; s.NumErrors != 0 {
+		t.Errorf("stats: %+v", s)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("an abort was logged: %s", logs.String())
+	}
+	_, err := r.ServeNATS(context.Background(), natsmux.NewRequest("abort", nil))
+	if !errors.Is(err, natsmux.ErrAbortHandler) {
+		t.Errorf("in memory: %v", err)
+	}
+}
