@@ -74,7 +74,10 @@ func ExampleServe() {
 	r.HandleFunc("get", getOrder, natsmux.WithSubject("orders.{id}.get"))
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- natsmux.Serve(ctx, nc, micro.Config{Name: "orders", Version: "1.0.0"}, r) }()
+	go func() {
+		err := natsmux.Serve(ctx, nc, micro.Config{Name: "orders", Version: "1.0.0"}, r)
+		done <- err
+	}()
 
 	client, _ := nats.Connect(ns.ClientURL())
 	defer client.Close()
@@ -94,4 +97,23 @@ func ExampleServe() {
 	// 2 books
 	// service error 404: order 9 not found
 	// <nil>
+}
+
+func getItem(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+	return natsmux.Reply([]byte(req.Param("tenant") + "/" + req.Param("id") + "/" + req.Param("item"))), nil
+}
+
+// Parameters may sit in group prefixes and endpoint subjects alike.
+func ExampleRouter_Route() {
+	r := natsmux.NewRouter()
+	r.Route("tenants.{tenant}", func(r *natsmux.Router) {
+		r.HandleFunc("item", getItem, natsmux.WithSubject("orders.{id}.items.{item}"))
+	})
+	ep := r.Endpoints()[0]
+	fmt.Println(ep.Subject, ep.Params())
+	resp, _ := r.ServeNATS(context.Background(), natsmux.NewRequest("tenants.acme.orders.42.items.7", nil))
+	fmt.Println(string(resp.Data))
+	// Output:
+	// tenants.*.orders.*.items.* [tenant id item]
+	// acme/42/7
 }

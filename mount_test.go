@@ -155,11 +155,11 @@ func TestExposingErrorHandler(t *testing.T) {
 		return nil, errors.New("inventory service is down")
 	})
 	var seen atomic.Value
-	mountService(t, nc, micro.Config{Name: "expose", Version: "1.0.0"}, r, natsmux.WithErrorHandler(
-		func(ctx context.Context, req *natsmux.Request, err error) *natsmux.Error {
-			seen.Store(req.Endpoint.Name + ": " + err.Error())
-			return natsmux.ExposingErrorHandler(ctx, req, err)
-		}))
+	opt := natsmux.WithErrorHandler(func(ctx context.Context, req *natsmux.Request, err error) *natsmux.Error {
+		seen.Store(req.Endpoint.Name + ": " + err.Error())
+		return natsmux.ExposingErrorHandler(ctx, req, err)
+	})
+	mountService(t, nc, micro.Config{Name: "expose", Version: "1.0.0"}, r, opt)
 	reply := microtest.Request(t, nc, "plain", nil)
 	if got := reply.Header.Get(micro.ErrorHeader); got != "inventory service is down" {
 		t.Errorf("exposed description %q", got)

@@ -162,11 +162,14 @@ func (d *dispatcher) recovered(req *request, perr *PanicError) {
 
 // observe folds a handler time into the moving average (weight 1/8) and
 // switches between inline and per-message goroutines with some hysteresis.
-// Updates from concurrent workers may overwrite each other; an average that
-// is off by one sample does not matter here.
+// A sample counts for at most sampleCap, so that one call that was descheduled
+// on a busy machine cannot flip a fast endpoint: it takes three slow calls in
+// a row. Updates from concurrent workers may overwrite each other; an average
+// that is off by one sample does not matter here.
 func (d *dispatcher) observe(elapsed time.Duration) {
+	const sampleCap = 3 * slowEnter
 	avg := d.avgNanos.Load()
-	avg += (int64(elapsed) - avg) / 8
+	avg += (int64(min(elapsed, sampleCap)) - avg) / 8
 	d.avgNanos.Store(avg)
 	switch slow := d.slow.Load(); {
 	case !slow && avg > int64(slowEnter):

@@ -114,3 +114,39 @@ func ExampleService_Shutdown() {
 	// Output:
 	// stopped after the drain
 }
+
+// The four discovery calls: every service, one service's instances, one
+// instance, and the raw documents.
+func ExampleDiscover() {
+	ns, nc := startServer()
+	defer ns.Shutdown()
+	defer nc.Close()
+	ctx := context.Background()
+	svc, _ := micro.AddService(nc, micro.Config{Name: "orders", Version: "1.0.0"})
+	defer func() { _ = svc.Stop() }()
+	id := svc.Info().ID
+
+	pings, err := micro.DiscoverPing(ctx, nc)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	infos, err := micro.DiscoverInfo(ctx, nc, micro.WithDiscoveryService("orders"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	stats, err := micro.DiscoverStats(ctx, nc, micro.WithDiscoveryInstance("orders", id))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	docs, err := micro.Discover(ctx, nc, micro.InfoVerb)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(pings), len(infos), len(stats), len(docs))
+	// Output:
+	// 1 1 1 1
+}
