@@ -5,6 +5,13 @@ PKGS      ?= ./...
 LINT       = $(GO) tool -modfile=tools/go.mod golangci-lint
 BENCHTIME ?= 1s
 FUZZTIME  ?= 10s
+SOAK      ?= 60s
+
+# package:FuzzTarget pairs run by `make fuzz`
+FUZZ_TARGETS = .:FuzzParseTemplate .:FuzzHeaderCarrier \
+	./micro:FuzzResponseError ./micro:FuzzCallerTimeout \
+	./binding:FuzzDecode ./binding:FuzzFieldErrors ./client:FuzzResponseError \
+	./cmd/micro:FuzzParseHeader ./cmd/micro:FuzzOutputFormat
 
 .DEFAULT_GOAL := help
 
@@ -44,3 +51,20 @@ cover: ## Tests with coverage; writes coverage.html
 .PHONY: bench
 bench: ## Benchmarks (BENCHTIME=1s)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+.PHONY: interop
+interop: ## natscli v0.5.0 reads natsmux services (installs it into bin/)
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/nats-io/natscli/nats@v0.5.0
+	NATS_CLI=$(CURDIR)/bin/nats $(GO) test -race -tags interop -count=1 -run Interop ./cmd/micro/
+
+.PHONY: soak
+soak: ## Steady mixed load for SOAK (default 60s), then leak checks
+	$(GO) test -run '^TestSoak$$' -v -count 1 -timeout 10m ./internal/scaletest -args -soak=$(SOAK)
+
+.PHONY: fuzz
+fuzz: ## Each fuzz target for FUZZTIME (default 10s)
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target#*:}; \
+		echo "== $$name ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done

@@ -97,10 +97,11 @@ var (
 // any Coder in the chain, 504 for context.DeadlineExceeded, 503 for
 // context.Canceled (the service is shutting down), else 500.
 func CodeOf(err error) int {
+	if err == nil {
+		return 0 // before the target of errors.As, which escapes, is declared
+	}
 	var coder Coder
 	switch {
-	case err == nil:
-		return 0
 	case errors.As(err, &coder):
 		return coder.ErrorCode()
 	case errors.Is(err, context.DeadlineExceeded):

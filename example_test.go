@@ -10,6 +10,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/middleware"
 )
 
 var orders = map[string]string{"42": "2 books"}
@@ -116,4 +117,51 @@ func ExampleRouter_Route() {
 	// Output:
 	// tenants.*.orders.*.items.* [tenant id item]
 	// acme/42/7
+}
+
+func health(context.Context, *natsmux.Request) (*natsmux.Response, error) {
+	return natsmux.Reply([]byte("ok")), nil
+}
+
+func listOrders(context.Context, *natsmux.Request) (*natsmux.Response, error) {
+	return natsmux.ReplyJSON(orders)
+}
+
+func purgeOrders(context.Context, *natsmux.Request) (*natsmux.Response, error) {
+	clear(orders)
+	return nil, nil
+}
+
+// adminOnly lets through requests that carry the admin role.
+func adminOnly(next natsmux.Handler) natsmux.Handler {
+	return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+		if req.Header.Get("Role") != "admin" {
+			return nil, natsmux.ErrForbidden
+		}
+		return next.ServeNATS(ctx, req)
+	})
+}
+
+// A service's endpoints, grouped, with middleware for all and for one.
+func ExampleRouter_Group() {
+	r := natsmux.NewRouter()
+	r.Use(middleware.Recover())
+	r.HandleFunc("health", health)
+	r.Route("orders", func(r *natsmux.Router) {
+		r.HandleFunc("get", getOrder, natsmux.WithSubject("{id}.get"))
+		r.HandleFunc("list", listOrders)
+		r.With(adminOnly).HandleFunc("purge", purgeOrders, natsmux.WithMaxConcurrency(1))
+	}, natsmux.WithQueueGroup("orders"))
+
+	for _, ep := range r.Endpoints() {
+		fmt.Printf("%-6s %-14s queue group %q, up to %d at once\n", ep.Name, ep.Subject, ep.QueueGroup, ep.MaxConcurrency)
+	}
+	_, err := r.ServeNATS(context.Background(), natsmux.NewRequest("orders.purge", nil))
+	fmt.Println(err)
+	// Output:
+	// health health         queue group "q", up to 256 at once
+	// get    orders.*.get   queue group "orders", up to 256 at once
+	// list   orders.list    queue group "orders", up to 256 at once
+	// purge  orders.purge   queue group "orders", up to 1 at once
+	// forbidden
 }

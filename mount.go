@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"runtime/debug"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +26,7 @@ type ServeOption func(*serveConfig)
 type serveConfig struct {
 	errorHandler    ErrorHandler
 	shutdownTimeout time.Duration
+	onStart         func(micro.Service)
 }
 
 func newServeConfig(opts []ServeOption) serveConfig {
@@ -47,6 +49,13 @@ func WithErrorHandler(h ErrorHandler) ServeOption {
 // cancelled.
 func WithShutdownTimeout(d time.Duration) ServeOption {
 	return func(sc *serveConfig) { sc.shutdownTimeout = d }
+}
+
+// WithOnStart has Serve call fn with the service once every endpoint of the
+// router is live, for a log line with the instance id or for a test that
+// waits for readiness instead of polling.
+func WithOnStart(fn func(micro.Service)) ServeOption {
+	return func(sc *serveConfig) { sc.onStart = fn }
 }
 
 // Mount adds the endpoints of r's tree to svc. Endpoints registered on the
@@ -82,6 +91,9 @@ func Serve(ctx context.Context, nc *nats.Conn, cfg micro.Config, r *Router, opts
 	if err := Mount(svc, r, opts...); err != nil {
 		_ = svc.Stop()
 		return err
+	}
+	if sc.onStart != nil {
+		sc.onStart(svc)
 	}
 	select {
 	case <-ctx.Done():
@@ -128,10 +140,14 @@ type adapter struct {
 	errorHandler ErrorHandler
 }
 
-// inbound allocates a request and its context together.
+// inbound allocates a request and its context together, and sends the
+// request's one reply.
 type inbound struct {
-	req Request
-	ctx requestContext
+	req     Request
+	ctx     requestContext
+	mr      micro.Request
+	adapter *adapter
+	replied atomic.Bool
 }
 
 func (a *adapter) Handle(mr micro.Request) {
@@ -141,16 +157,25 @@ func (a *adapter) Handle(mr micro.Request) {
 		Header:   nats.Header(mr.Headers()),
 		Data:     mr.Data(),
 		Endpoint: a.endpoint,
-	}}
+	}, mr: mr, adapter: a}
+	in.req.replier = in
 	in.ctx = requestContext{Context: mr.Context(), req: &in.req}
-	req, ctx := &in.req, &in.ctx
+	resp, err := serve(&in.ctx, &in.req, a.handler)
+	in.reply(&in.req, resp, err)
+}
 
-	resp, err := serve(ctx, req, a.handler)
-	if errors.Is(err, ErrAbortHandler) {
-		return
+// reply answers the request with the first result it is given: what the
+// chain returns, or what ReplyNow sent earlier.
+func (in *inbound) reply(req *Request, resp *Response, err error) bool {
+	if !in.replied.CompareAndSwap(false, true) {
+		return false
 	}
+	if errors.Is(err, ErrAbortHandler) {
+		return true
+	}
+	mr := in.mr
 	if err != nil {
-		e := a.errorHandler(ctx, req, err)
+		e := in.adapter.errorHandler(&in.ctx, req, err)
 		code, desc := errorReply(e)
 		var data []byte
 		var h nats.Header
@@ -158,18 +183,41 @@ func (a *adapter) Handle(mr micro.Request) {
 			data, h = e.Data, e.Header
 		}
 		// Without a reply subject this only counts the error in the stats.
-		_ = mr.Error(strconv.Itoa(code), desc, data, withHeaders(mergeHeaders(req.replyHeader, h))...)
-		return
+		_ = mr.Error(strconv.Itoa(code), desc, data, withHeaders(mergeHeaders(req.replyHeaders(), h))...)
+		return true
 	}
 	if req.Reply == "" {
-		return
+		return true
 	}
 	var data []byte
 	var h nats.Header
 	if resp != nil {
 		data, h = resp.Data, resp.Header
 	}
-	_ = mr.Respond(data, withHeaders(mergeHeaders(req.replyHeader, h))...)
+	err = mr.Respond(data, withHeaders(mergeHeaders(req.replyHeaders(), h))...)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// NATS refused the reply; tell the caller instead of letting it time out.
+		_ = mr.Error("500", "reply too large", nil, withHeaders(req.replyHeaders())...)
+	}
+	return true
+}
+
+// memoryReply keeps the first reply of a request served in memory.
+type memoryReply struct {
+	mu   sync.Mutex
+	done bool
+	resp *Response
+	err  error
+}
+
+func (m *memoryReply) reply(_ *Request, resp *Response, err error) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return false
+	}
+	m.done, m.resp, m.err = true, resp, err
+	return true
 }
 
 // ErrAbortHandler is a panic value that stops a request on purpose: the
@@ -187,9 +235,12 @@ func serve(ctx context.Context, req *Request, h Handler) (resp *Response, err er
 				resp, err = nil, ErrAbortHandler
 				return
 			}
-			perr := &micro.PanicError{Value: v, Stack: debug.Stack()}
+			perr, ok := v.(*micro.PanicError) // raised again from another goroutine, with its stack
+			if !ok {
+				perr = &micro.PanicError{Value: v, Stack: debug.Stack()}
+			}
 			slog.ErrorContext(ctx, "natsmux: recovered from a panic", "subject", req.Subject,
-				"panic", v, "stack", string(perr.Stack))
+				"panic", perr.Value, "stack", string(perr.Stack))
 			resp, err = nil, perr
 		}
 	}()
@@ -211,20 +262,6 @@ func errorReply(e *Error) (int, string) {
 		desc = "error " + strconv.Itoa(code)
 	}
 	return code, desc
-}
-
-// mergeHeaders returns base with extra's keys set over it. base is the
-// request's own reply header, so it may be written to.
-func mergeHeaders(base, extra nats.Header) nats.Header {
-	switch {
-	case len(base) == 0:
-		return extra
-	case len(extra) == 0:
-		return base
-	default:
-		maps.Copy(base, extra)
-		return base
-	}
 }
 
 func withHeaders(h nats.Header) []micro.RespondOpt {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -336,10 +337,14 @@ func TestServeGracefulShutdown(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
+	started := make(chan micro.Service, 1)
 	go func() {
-		served <- natsmux.Serve(ctx, nc, micro.Config{Name: "graceful", Version: "1.0.0"}, r)
+		served <- natsmux.Serve(ctx, nc, micro.Config{Name: "graceful", Version: "1.0.0"}, r,
+			natsmux.WithOnStart(func(svc micro.Service) { started <- svc }))
 	}()
-	waitServing(t, client, "graceful", 1)
+	if svc := microtest.Receive(t, started, microtest.DefaultTimeout); len(svc.Info().Endpoints) != 1 {
+		t.Fatalf("OnStart before the endpoints were live: %+v", svc.Info())
+	}
 
 	var wg sync.WaitGroup
 	replies := make(chan string, n)
@@ -509,5 +514,71 @@ func TestAbortHandler(t *testing.T) {
 	_, err := r.ServeNATS(context.Background(), natsmux.NewRequest("abort", nil))
 	if !errors.Is(err, natsmux.ErrAbortHandler) {
 		t.Errorf("in memory: %v", err)
+	}
+}
+
+func TestReplyNow(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	r := natsmux.NewRouter()
+	r.Use(func(next natsmux.Handler) natsmux.Handler {
+		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			req.ReplyHeader().Set("Stamp", "outer")
+			req.ReplyHeader().Set("Outer", "1")
+			return next.ServeNATS(ctx, req)
+		})
+	})
+	finished := make(chan string, 4)
+	r.HandleFunc("ack", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+		sent := req.ReplyNow(natsmux.Reply([]byte("accepted")), nil)
+		again := req.ReplyNow(natsmux.Reply([]byte("twice")), nil)
+		finished <- fmt.Sprintf("ack %v %v", sent, again)
+		return natsmux.Reply([]byte("dropped")), nil
+	})
+	r.HandleFunc("early-error", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+		req.ReplyNow(nil, natsmux.ErrConflict)
+		finished <- "early-error"
+		return natsmux.Reply([]byte("dropped")), nil
+	})
+	r.HandleFunc("clone", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+		c := req.Clone()
+		c.ReplyHeader().Set("Stamp", "clone") // not on the original
+		done := make(chan bool)
+		go func() { done <- c.ReplyNow(natsmux.Reply([]byte("from a goroutine")), nil) }()
+		finished <- fmt.Sprintf("clone %v", <-done)
+		return nil, nil
+	})
+	svc := mountService(t, nc, micro.Config{Name: "now", Version: "1.0.0"}, r)
+
+	tests := []struct {
+		subject, data, code, stamp, finished string
+	}{
+		{"ack", "accepted", "", "outer", "ack true false"},
+		{"early-error", "", "409", "outer", "early-error"},
+		{"clone", "from a goroutine", "", "clone", "clone true"},
+	}
+	for _, tt := range tests {
+		reply := microtest.Request(t, nc, tt.subject, nil)
+		if string(reply.Data) != tt.data || reply.Header.Get(micro.ErrorCodeHeader) != tt.code ||
+			reply.Header.Get("Stamp") != tt.stamp || reply.Header.Get("Outer") != "1" {
+			t.Errorf("%s: reply %q headers %v", tt.subject, reply.Data, reply.Header)
+		}
+		if got := microtest.Receive(t, finished, microtest.DefaultTimeout); got != tt.finished {
+			t.Errorf("%s: handler saw %q, want %q", tt.subject, got, tt.finished)
+		}
+	}
+	stats := settledStats(t, svc, 3)
+	if e := stats.Endpoints[1]; e.NumErrors != 1 || e.LastError != "409:conflict" {
+		t.Errorf("early error stats: %+v", e)
+	}
+
+	// In memory the early reply is returned too, once the chain returns.
+	resp, err := r.ServeNATS(context.Background(), natsmux.NewRequest("ack", nil))
+	if err != nil || string(resp.Data) != "accepted" {
+		t.Errorf("in memory: %v %v", resp, err)
+	}
+	<-finished
+	if natsmux.NewRequest("x", nil).ReplyNow(nil, nil) {
+		t.Error("ReplyNow on a request that is not being served reported a reply")
 	}
 }

@@ -2,6 +2,7 @@ package natsmux
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -22,6 +23,14 @@ type Request struct {
 	Endpoint *Endpoint
 
 	replyHeader nats.Header
+	replier     replier  // sends the reply once; nil for a request made by NewRequest
+	parent      *Request // set by Clone: its reply headers come first
+}
+
+// replier sends a request's one reply: the first call wins, later ones
+// report false.
+type replier interface {
+	reply(req *Request, resp *Response, err error) bool
 }
 
 // NewRequest returns a request for subject with data, for calling handlers
@@ -81,6 +90,55 @@ func (r *Request) ReplyHeader() nats.Header {
 		r.replyHeader = nats.Header{}
 	}
 	return r.replyHeader
+}
+
+// ReplyNow sends the reply at once, before the chain returns, and reports
+// whether this call sent it; the reply a request gets is the first one, so
+// what the chain returns afterwards is dropped. Middleware such as Timeout
+// answers this way while the handler is still running, and a handler may
+// acknowledge a request and keep working. An error goes through the error
+// handler, as a returned one would. It is safe to call from any goroutine.
+// The reply headers are those set on this request so far.
+func (r *Request) ReplyNow(resp *Response, err error) bool {
+	if r.replier == nil {
+		return false
+	}
+	return r.replier.reply(r, resp, err)
+}
+
+// Clone returns a copy of the request for a handler that runs on another
+// goroutine, or must not see later changes: it shares the payload, headers
+// and endpoint, and ReplyNow on either answers the one request. The copy's
+// ReplyHeader starts empty and is its own; a reply sent through the copy
+// carries the original's reply headers, then the copy's.
+func (r *Request) Clone() *Request {
+	c := *r
+	c.replyHeader, c.parent = nil, r
+	return &c
+}
+
+// replyHeaders returns the headers every reply to r carries: its clones'
+// ancestors' first, then its own.
+func (r *Request) replyHeaders() nats.Header {
+	if r.parent == nil {
+		return r.replyHeader
+	}
+	return mergeHeaders(r.parent.replyHeaders(), r.replyHeader)
+}
+
+// mergeHeaders returns base with extra's values set over it, in a new map
+// when both have entries, so that neither is changed.
+func mergeHeaders(base, extra nats.Header) nats.Header {
+	switch {
+	case len(base) == 0:
+		return extra
+	case len(extra) == 0:
+		return base
+	}
+	h := make(nats.Header, len(base)+len(extra))
+	maps.Copy(h, base)
+	maps.Copy(h, extra)
+	return h
 }
 
 // Response is a reply: a payload and optional headers.

@@ -187,7 +187,9 @@ func (r *Router) Endpoints() []*Endpoint {
 // NATS involved: it finds the endpoint whose subject matches req.Subject
 // (literal tokens beat wildcards; among equals the first registered wins),
 // sets req.Endpoint, puts req on the context and runs that endpoint's chain,
-// as a mounted router does. It returns an error matching ErrNotFound
+// as a mounted router does; a reply sent with ReplyNow is returned in place
+// of the chain's, once the chain returns. It returns an error matching
+// ErrNotFound
 // when no endpoint matches. Tests use it to call handlers directly.
 func (r *Router) ServeNATS(ctx context.Context, req *Request) (*Response, error) {
 	rt := r.match(req.Subject)
@@ -195,7 +197,13 @@ func (r *Router) ServeNATS(ctx context.Context, req *Request) (*Response, error)
 		return nil, Errorf(404, "no endpoint for subject %q", req.Subject)
 	}
 	req.Endpoint = rt.endpoint
-	return serve(WithRequest(ctx, req), req, rt.handler)
+	early := &memoryReply{}
+	req.replier = early
+	resp, err := serve(WithRequest(ctx, req), req, rt.handler)
+	if !early.reply(req, resp, err) {
+		return early.resp, early.err // ReplyNow answered first
+	}
+	return resp, err
 }
 
 func (r *Router) match(subject string) *route {

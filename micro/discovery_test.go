@@ -145,6 +145,10 @@ func TestResponseError(t *testing.T) {
 			&micro.ServiceError{Code: 500, Description: `oops (invalid error code "E42")`}},
 		{"description only", nats.Header{micro.ErrorHeader: {"oops"}}, "",
 			&micro.ServiceError{Code: 500, Description: `oops (invalid error code "")`}},
+		{"zero code", nats.Header{micro.ErrorHeader: {"odd"}, micro.ErrorCodeHeader: {"0"}}, "",
+			&micro.ServiceError{Code: 500, Description: `odd (invalid error code "0")`}},
+		{"negative code", nats.Header{micro.ErrorHeader: {"odd"}, micro.ErrorCodeHeader: {"-1"}}, "",
+			&micro.ServiceError{Code: 500, Description: `odd (invalid error code "-1")`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

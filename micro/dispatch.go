@@ -133,9 +133,7 @@ func (d *dispatcher) serve(msg *nats.Msg, start time.Time) {
 	if perr != nil {
 		d.recovered(req, perr)
 	}
-	if req.cancel != nil && msg.Reply == "" {
-		req.cancel() // nothing will answer, so nothing else releases it
-	}
+	req.release()
 	d.ep.stats.record(elapsed, req.failure.Load())
 	d.observe(elapsed)
 }

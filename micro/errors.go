@@ -95,8 +95,9 @@ func (e *ServiceError) Error() string {
 
 // ResponseError returns the ADR-32 error carried by a reply as a
 // *ServiceError, or nil when msg is not an error reply. A code header that is
-// not a number, which the protocol forbids, yields code 500 with the header's
-// text kept in the description.
+// not a number from 100 to 999 (the protocol demands a number; 0 would read
+// as "no error") yields code 500 with the header's text kept in the
+// description.
 func ResponseError(msg *nats.Msg) error {
 	if msg == nil || msg.Header == nil {
 		return nil
@@ -107,7 +108,7 @@ func ResponseError(msg *nats.Msg) error {
 		return nil
 	}
 	n, err := strconv.Atoi(code)
-	if err != nil {
+	if err != nil || n < 100 || n > 999 {
 		n = 500
 		desc = fmt.Sprintf("%s (invalid error code %q)", desc, code)
 	}

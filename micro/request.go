@@ -51,8 +51,9 @@ type (
 
 		// Context returns the request's context. It is done when the caller's
 		// timeout (TimeoutHeader) passes, or when Shutdown stops waiting for
-		// in-flight requests. It is not cancelled when the handler returns, so a
-		// handler may answer later from another goroutine.
+		// in-flight requests. A handler may answer and keep working, or return
+		// and answer later from another goroutine: the context lasts until it
+		// has both answered and returned.
 		Context() context.Context
 	}
 
@@ -104,8 +105,13 @@ type request struct {
 	msg    *nats.Msg
 	conn   *nats.Conn
 	ctx    context.Context
-	cancel context.CancelFunc // releases a deadline context once answered
+	cancel context.CancelFunc // releases a deadline context; see release
 
+	// holds counts what keeps a deadline context alive: the handler call and
+	// the reply. A handler may answer and keep working, or return and answer
+	// later from another goroutine; the context lasts until both are done
+	// (or its deadline passes).
+	holds   atomic.Int32
 	replied atomic.Bool
 	// failure is what the endpoint's stats record for this request: the text
 	// of a failed reply or "code:description" of an error reply.
@@ -116,8 +122,20 @@ func newRequest(msg *nats.Msg, conn *nats.Conn, base context.Context, start time
 	r := &request{msg: msg, conn: conn, ctx: base}
 	if timeout, ok := callerTimeout(msg.Header); ok {
 		r.ctx, r.cancel = context.WithDeadline(base, start.Add(timeout))
+		r.holds.Store(2)
+		if msg.Reply == "" {
+			r.release() // nothing will answer
+		}
 	}
 	return r
+}
+
+// release gives up one hold on the deadline context and cancels it with the
+// last one, to free its timer early.
+func (r *request) release() {
+	if r.cancel != nil && r.holds.Add(-1) == 0 {
+		r.cancel()
+	}
 }
 
 // callerTimeout reads TimeoutHeader: a Go duration or whole milliseconds.
@@ -207,12 +225,8 @@ func (r *request) publishMsg(m *nats.Msg) error {
 }
 
 func (r *request) answered(err error) {
-	if err != nil {
-		return
-	}
-	r.replied.Store(true)
-	if r.cancel != nil {
-		r.cancel()
+	if err == nil && r.replied.CompareAndSwap(false, true) {
+		r.release()
 	}
 }
 

@@ -18,13 +18,17 @@ const ClusterName = "microtest"
 // Cluster is a NATS cluster of in-process nats-servers joined by routes on
 // 127.0.0.1, each node on random client and route ports. Nodes can be shut
 // down and restarted on the same ports, to test what clients and services do
-// when a server dies and comes back.
+// when a server dies and comes back. Its methods are for the test's own
+// goroutine: they are not safe for concurrent use.
 type Cluster struct {
 	// Nodes are the servers; node i is named "node-i".
 	Nodes []*Server
 
 	tb      testing.TB
 	running []bool
+	// The ports each node drew when it first started, so that a restart
+	// binds the same addresses and clients and peers find the node again.
+	clientPorts, routePorts []int
 }
 
 // NewCluster starts n nodes (n >= 1) joined in a full mesh of routes and
@@ -39,17 +43,14 @@ func NewCluster(tb testing.TB, n int, opts ...Option) *Cluster {
 	c := &Cluster{tb: tb, running: make([]bool, n)}
 	var seed *url.URL
 	for i := range n {
-		nodeOpts := append(opts[:len(opts):len(opts)], withClusterNode(tb, i, seed))
-		node := NewServer(tb, nodeOpts...)
-		// Pin the ports that were drawn at random, so that a restart binds the
-		// same addresses and clients and peers find the node again.
-		node.opts.Port = node.Port()
-		node.opts.Cluster.Port = node.ClusterAddr().Port
-		if i == 0 {
-			seed = routeURL(node)
-		}
+		node := NewServer(tb, slices.Concat(opts, []Option{withClusterNode(tb, i, seed)})...)
 		c.Nodes = append(c.Nodes, node)
 		c.running[i] = true
+		c.clientPorts = append(c.clientPorts, node.Port())
+		c.routePorts = append(c.routePorts, node.ClusterAddr().Port)
+		if i == 0 {
+			seed = routeURL(c.routePorts[0])
+		}
 	}
 	c.WaitForRoutes(tb)
 	return c
@@ -74,8 +75,8 @@ func withClusterNode(tb testing.TB, i int, seed *url.URL) Option {
 	})
 }
 
-func routeURL(s *Server) *url.URL {
-	return &url.URL{Scheme: "nats", Host: net.JoinHostPort("127.0.0.1", fmt.Sprint(s.opts.Cluster.Port))}
+func routeURL(port int) *url.URL {
+	return &url.URL{Scheme: "nats", Host: net.JoinHostPort("127.0.0.1", fmt.Sprint(port))}
 }
 
 // URLs returns the client URL of every node, in node order.
@@ -137,11 +138,13 @@ func (c *Cluster) Restart(i int) {
 	c.tb.Helper()
 	c.Shutdown(i)
 	node := c.Nodes[i]
+	// A copy: the stopped server still holds the old options.
 	opts := *node.opts
+	opts.Port, opts.Cluster.Port = c.clientPorts[i], c.routePorts[i]
 	opts.Routes = nil
-	for j, peer := range c.Nodes {
+	for j, port := range c.routePorts {
 		if j != i {
-			opts.Routes = append(opts.Routes, routeURL(peer))
+			opts.Routes = append(opts.Routes, routeURL(port))
 		}
 	}
 	node.opts = &opts
@@ -196,22 +199,29 @@ func (c *Cluster) routeCounts() string {
 	return strings.Join(counts, ", ")
 }
 
-// WaitForInterest waits until every running node knows of at least n
-// subscriptions matching subject in the global account, its own clients' and
-// those its routes announced, failing the test after DefaultTimeout. After
-// it, a request published on any node reaches the n subscribers: without it,
-// a request sent just after a service subscribed on another node may meet
-// "no responders" while the interest is still travelling.
+// WaitForInterest waits until the clients of the running nodes hold at
+// least n subscriptions that match subject (a subject without wildcards)
+// between them, and every running node knows of one, its own or through a
+// route; it fails the test after DefaultTimeout. After it, a request
+// published on any node reaches all n subscribers: without it, a request
+// sent just after a service subscribed on another node may meet "no
+// responders" while the interest is still travelling.
 func (c *Cluster) WaitForInterest(tb testing.TB, subject string, n int) {
 	tb.Helper()
 	Eventually(tb, DefaultTimeout, func() bool {
+		local := 0
 		for _, node := range c.runningNodes() {
-			if node.GlobalAccount().Interest(subject) < n {
+			if !node.GlobalAccount().SubscriptionInterest(subject) {
 				return false
 			}
+			subs, err := node.Subsz(&server.SubszOptions{Subscriptions: true, Test: subject})
+			if err != nil {
+				tb.Fatalf("microtest: subscriptions to %q: %v", subject, err)
+			}
+			local += subs.Total
 		}
-		return true
-	}, "%d subscriptions to %q on every node", n, subject)
+		return local >= n
+	}, "%d subscriptions to %q, known on every node", n, subject)
 }
 
 func (c *Cluster) runningNodes() []*Server {

@@ -1,0 +1,4 @@
+package app
+
+// MainCode exposes mainCode to the external tests.
+var MainCode = mainCode

@@ -1,0 +1,181 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/micro"
+)
+
+// flushTimeout bounds the flush of replies still buffered when the
+// services have stopped and the connection is about to close.
+const flushTimeout = 2 * time.Second
+
+// Service is a router to run as an ADR-32 service: Config names it (name,
+// version, description, metadata, queue group) and Options tune how it
+// serves (error handler, shutdown timeout), as for natsmux.Serve.
+type Service struct {
+	Config  micro.Config
+	Router  *natsmux.Router
+	Options []natsmux.ServeOption
+}
+
+// Option configures Run.
+type Option func(*runConfig)
+
+type runConfig struct {
+	conn     ConnOptions
+	connSet  bool
+	fallback string
+	logger   *slog.Logger
+	natsOpts []nats.Option
+}
+
+// WithConn sets how Run connects. Without it, Run reads the environment
+// (ConnOptions.LoadEnv).
+func WithConn(o ConnOptions) Option {
+	return func(c *runConfig) { c.conn, c.connSet = o, true }
+}
+
+// WithDefaultURL sets where Run looks for a server when the connection
+// options name none, and where it starts an embedded one when nothing
+// answers there (DefaultURL).
+func WithDefaultURL(url string) Option {
+	return func(c *runConfig) { c.fallback = url }
+}
+
+// WithLogger sets the logger for connection events and the services'
+// start and stop (slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *runConfig) { c.logger = l }
+}
+
+// WithNATSOptions adds nats.go options, after Run's own, for anything
+// ConnOptions does not cover (reconnect timing, inbox prefix, ...).
+func WithNATSOptions(opts ...nats.Option) Option {
+	return func(c *runConfig) { c.natsOpts = append(c.natsOpts, opts...) }
+}
+
+// Run serves the services on one NATS connection until ctx ends, then shuts
+// them down gracefully (each within its shutdown timeout, see
+// natsmux.WithShutdownTimeout), closes the connection and stops the
+// embedded server, if it started one (see ConnectOrStart).
+//
+// The connection reconnects forever, logging each disconnection and
+// reconnection. Run returns nil after a clean shutdown, and an error when a
+// service cannot start, stops on its own or does not drain in time; one
+// service failing stops the others.
+func Run(ctx context.Context, services []Service, opts ...Option) error {
+	c := runConfig{fallback: DefaultURL, logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&c)
+	}
+	if !c.connSet {
+		c.conn.LoadEnv()
+	}
+	if len(services) == 0 {
+		return errors.New("app: no services to run")
+	}
+	for i, s := range services {
+		if s.Router == nil {
+			return fmt.Errorf("app: service %d (%q) has no router", i, s.Config.Name)
+		}
+	}
+	if c.conn.Name == "" {
+		c.conn.Name = serviceNames(services)
+	}
+
+	nc, srv, err := ConnectOrStart(c.conn, c.fallback, c.logger, append(c.connHandlers(), c.natsOpts...)...)
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	defer func() {
+		_ = nc.FlushTimeout(flushTimeout)
+		nc.Close()
+		if srv != nil {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		}
+	}()
+	c.logger.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
+	return serve(ctx, nc, services, c.logger)
+}
+
+// connHandlers makes the connection reconnect forever and log what happens
+// to it. They are set before any service is added, so services chain them.
+func (c *runConfig) connHandlers() []nats.Option {
+	log := c.logger
+	return []nats.Option{
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() {
+				log.Warn("disconnected from NATS; reconnecting", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				log.Error("NATS error", "subject", sub.Subject, "error", err)
+				return
+			}
+			log.Error("NATS error", "error", err)
+		}),
+	}
+}
+
+// serve runs every service until ctx ends or one of them fails.
+func serve(ctx context.Context, nc *nats.Conn, services []Service, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(services))
+	var wg sync.WaitGroup
+	for i, s := range services {
+		log.Info("starting service", "service", s.Config.Name, "version", s.Config.Version,
+			"endpoints", describeEndpoints(s.Router))
+		wg.Go(func() {
+			if err := natsmux.Serve(ctx, nc, s.Config, s.Router, s.Options...); err != nil {
+				errs[i] = fmt.Errorf("app: service %s: %w", s.Config.Name, err)
+				cancel()
+			}
+		})
+	}
+	<-ctx.Done()
+	log.Info("stopping services")
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err == nil {
+		log.Info("services stopped")
+	}
+	return err
+}
+
+// describeEndpoints lists a router's endpoints as "name subject" pairs, so
+// that the log says what to call.
+func describeEndpoints(r *natsmux.Router) string {
+	var b strings.Builder
+	for i, ep := range r.Endpoints() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(ep.Name + " " + ep.Template)
+	}
+	return b.String()
+}
+
+func serviceNames(services []Service) string {
+	names := make([]string, len(services))
+	for i, s := range services {
+		names[i] = s.Config.Name
+	}
+	return strings.Join(names, ",")
+}

@@ -1,0 +1,52 @@
+// Package binding serves typed requests: a handler takes and returns Go
+// values instead of byte slices, validated at the door, and publishes what
+// it takes and returns as JSON Schemas in its endpoint's metadata.
+//
+// # Overview
+//
+// JSON turns a function of the form
+//
+//	func(ctx context.Context, in *In) (*Out, error)
+//
+// into a natsmux.Handler that decodes each request's payload into an In,
+// checks the `validate` struct tags of github.com/go-playground/validator
+// and In's own Validate method, calls the function and encodes its *Out as
+// the reply. Every way a request can be wrong gets a 4xx *natsmux.Error
+// that a caller can act on: 400 "invalid request: ..." for a payload that
+// does not decode (naming the JSON field and the kind of value expected,
+// never a Go type), 400 with a JSON list of field errors (FieldError) for
+// failed rules, 413 for an oversized payload (WithMaxPayload), 415 for an
+// unknown content type.
+//
+// Decode and Encode do the same work inside hand-written handlers.
+//
+// Payloads are JSON unless the request's Content-Type header names another
+// codec the endpoint accepts (WithCodec); the reply then names the same
+// codec. The client package sends the header and decodes with the same
+// types, and reads field errors back with FieldErrors.
+//
+// Validation uses one shared validator, safe for concurrent use and caching
+// what it learns about each type; RegisterValidation adds rules to it at
+// start-up, and WithValidator replaces it for one endpoint. Field errors
+// name fields by their JSON paths ("items[1].sku").
+//
+// Each handler publishes the JSON Schemas of In and Out under
+// RequestSchemaKey and ResponseSchemaKey, generated once when it is made;
+// the router adds them to the endpoint's metadata, so INFO shows them.
+// docs/binding.md has the details and the reasons behind them.
+//
+// # Example
+//
+//	type Order struct {
+//		SKU string `json:"sku" validate:"required"`
+//		Qty int    `json:"qty" validate:"gte=1,lte=100"`
+//	}
+//	type Receipt struct {
+//		ID string `json:"id"`
+//	}
+//
+//	r := natsmux.NewRouter()
+//	r.Handle("create", binding.JSON(func(ctx context.Context, o *Order) (*Receipt, error) {
+//		return &Receipt{ID: "r-1"}, nil
+//	}), natsmux.WithSubject("orders.create"))
+package binding

@@ -1,0 +1,69 @@
+package binding_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/binding"
+)
+
+// FuzzDecode feeds arbitrary payloads to typed handlers, lenient and
+// strict: each must be answered with a reply or a 4xx *natsmux.Error whose
+// description names no Go type, and never panic.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(validOrder))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"items":[{"sku":"a","qty":"1"}],"tenant":{"x":1}}`))
+	handlers := []natsmux.Handler{
+		binding.JSON(placeOrder),
+		binding.JSON(placeOrder, binding.WithStrict(), binding.WithMaxPayload(4096)),
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		for _, h := range handlers {
+			resp, err := h.ServeNATS(context.Background(), natsmux.NewRequest("orders.create", payload))
+			if err == nil {
+				if !json.Valid(resp.Data) {
+					t.Fatalf("invalid JSON reply %q", resp.Data)
+				}
+				continue
+			}
+			var e *natsmux.Error
+			if !errors.As(err, &e) || e.Code < 400 || e.Code > 499 {
+				t.Fatalf("%q: %v is not a 4xx *natsmux.Error", payload, err)
+			}
+			if strings.Contains(e.Description, "binding_test.") || strings.Contains(e.Description, "json: ") {
+				t.Fatalf("%q: the description names internals: %s", payload, e.Description)
+			}
+			if e.Code == 400 && len(e.Data) > 0 && len(binding.FieldErrors(e)) == 0 {
+				t.Fatalf("%q: a 400 body that is not field errors: %s", payload, e.Data)
+			}
+		}
+	})
+}
+
+// FuzzFieldErrors parses arbitrary error bodies as a client would: no
+// panic, and what parses survives a round trip through NewValidationError.
+func FuzzFieldErrors(f *testing.F) {
+	f.Add([]byte(`{"errors":[{"field":"qty","rule":"gte","param":"1","message":"qty must be at least 1"}]}`))
+	f.Add([]byte(`{"errors":null}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fields := binding.FieldErrors(&natsmux.Error{Code: 400, Data: body})
+		if len(fields) == 0 {
+			return
+		}
+		again := binding.FieldErrors(binding.NewValidationError(fields...))
+		if len(again) != len(fields) {
+			t.Fatalf("%d field errors became %d", len(fields), len(again))
+		}
+		for i := range fields {
+			if again[i].Field != fields[i].Field || again[i].Rule != fields[i].Rule || again[i].Param != fields[i].Param {
+				t.Fatalf("%+v became %+v", fields[i], again[i])
+			}
+		}
+	})
+}

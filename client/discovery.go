@@ -1,0 +1,37 @@
+package client
+
+import (
+	"context"
+
+	"github.com/natsmux/natsmux/micro"
+)
+
+// Ping asks services for their identity (ADR-32 PING), by default all of
+// them; micro.WithDiscoveryService and micro.WithDiscoveryInstance narrow
+// the question, and the other micro.DiscoveryOpt options bound the wait.
+// It collects the replies as micro.DiscoverPing does.
+func (c *Client) Ping(ctx context.Context, opts ...micro.DiscoveryOpt) ([]micro.Ping, error) {
+	return micro.DiscoverPing(ctx, c.nc, c.discoveryOpts(opts)...)
+}
+
+// Info asks services for their description and endpoints (ADR-32 INFO),
+// schemas of typed endpoints included (binding.RequestSchemaKey); options
+// as for Ping.
+func (c *Client) Info(ctx context.Context, opts ...micro.DiscoveryOpt) ([]micro.Info, error) {
+	return micro.DiscoverInfo(ctx, c.nc, c.discoveryOpts(opts)...)
+}
+
+// Stats asks services for their statistics (ADR-32 STATS); options as for
+// Ping.
+func (c *Client) Stats(ctx context.Context, opts ...micro.DiscoveryOpt) ([]micro.Stats, error) {
+	return micro.DiscoverStats(ctx, c.nc, c.discoveryOpts(opts)...)
+}
+
+// discoveryOpts puts the client's prefix first, so that the caller's
+// options may override it.
+func (c *Client) discoveryOpts(opts []micro.DiscoveryOpt) []micro.DiscoveryOpt {
+	if len(c.discovery) == 0 {
+		return opts
+	}
+	return append(append([]micro.DiscoveryOpt{}, c.discovery...), opts...)
+}

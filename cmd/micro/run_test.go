@@ -1,0 +1,128 @@
+package main
+
+import (
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/natsmux/natsmux/microtest"
+)
+
+// The tests of micro run build real programs with go build: about a second
+// each with a warm build cache, far more on a busy machine.
+const buildTimeout = 2 * time.Minute
+
+func skipInShortMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds programs with go build")
+	}
+}
+
+func TestRunPassesArgumentsAndExitCodes(t *testing.T) {
+	skipInShortMode(t)
+	srv := microtest.NewServer(t)
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{"exit code and arguments", []string{"-s", srv.URL, "./testdata/exitcode", "7", "--server", "x"}, 7,
+			`args=["7" "--server" "x"] NATS_URL=` + srv.URL + "\n", ""},
+		{"build error", []string{"./testdata/broken"}, 1, "", "micro: building ./testdata/broken: exit status 1\n"},
+		{"no such package", []string{"./testdata/none"}, 1, "", "micro: building ./testdata/none:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := invocation{timeout: buildTimeout}.run(t, append([]string{"run"}, tt.args...)...)
+			r.check(t, tt.code, tt.stdout, tt.stderr)
+		})
+	}
+}
+
+// TestRunForwardsSignals: a signal micro run receives reaches the program;
+// one that the program does not handle ends it, and micro run exits as a
+// shell reports it, 128+N.
+func TestRunForwardsSignals(t *testing.T) {
+	skipInShortMode(t)
+	srv := microtest.NewServer(t)
+	in := invocation{signals: make(chan os.Signal, 1), timeout: buildTimeout}
+	p := in.start(t, "run", "-s", srv.URL, "./testdata/exitcode")
+	microtest.Eventually(t, buildTimeout, func() bool { return strings.Contains(p.stdout.String(), "args=[]") },
+		"the program's start; stderr so far: %s", &p.stderr)
+	in.signals <- syscall.SIGTERM
+	if code := p.wait(t); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit code %d, want %d; stderr: %s", code, 128+int(syscall.SIGTERM), &p.stderr)
+	}
+}
+
+// TestRunMinimalExample is the walkthrough on a machine without a NATS
+// server: micro run starts one, the example serves on it, micro request,
+// info and stats reach it, and Ctrl-C stops it all gracefully.
+func TestRunMinimalExample(t *testing.T) {
+	skipInShortMode(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + ln.Addr().String()
+	_ = ln.Close()
+
+	in := invocation{signals: make(chan os.Signal, 1), defaultURL: url, timeout: buildTimeout}
+	p := in.start(t, "run", "../../examples/minimal")
+	microtest.Eventually(t, buildTimeout, func() bool {
+		return strings.Contains(p.stderr.String(), "started an embedded nats-server")
+	}, "the embedded server's start; stderr so far: %s", &p.stderr)
+
+	s := []string{"-s", url}
+	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+		return invocation{}.run(t, append([]string{"request", "demo.ECHO", "Hello, world!"}, s...)...).code == 0
+	}, "demo.ECHO answers; micro run's stderr so far: %s", &p.stderr)
+	invocation{}.run(t, append([]string{"request", "demo.ECHO", "Hello, world!"}, s...)...).check(t, 0, "Hello, world!", "")
+	invocation{}.run(t, append([]string{"info", "demo-service", "-o", "table"}, s...)...).
+		check(t, 0, "echo      demo.ECHO  q            -\n", "")
+	stats := decodeJSON[[]struct {
+		Endpoints []struct {
+			NumRequests int `json:"num_requests"`
+		} `json:"endpoints"`
+	}](t, invocation{}.run(t, append([]string{"stats", "demo-service"}, s...)...).stdout)
+	if len(stats) != 1 || stats[0].Endpoints[0].NumRequests != 2 {
+		t.Errorf("stats: %+v, want one instance with 2 requests", stats)
+	}
+
+	in.signals <- os.Interrupt
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit code %d; stderr: %s", code, &p.stderr)
+	}
+	if !strings.Contains(p.stderr.String(), "services stopped") {
+		t.Errorf("the example did not stop gracefully; stderr:\n%s", &p.stderr)
+	}
+	if nc, err := nats.Connect(url, nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Error("the embedded server runs on after micro run")
+	}
+}
+
+func TestProgramName(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]string{
+		"./examples/minimal":  "minimal",
+		"./examples/minimal/": "minimal",
+		"main.go":             "main",
+		".":                   "micro",
+		"github.com/a/b/cmd":  "cmd",
+	}
+	for pkg, want := range tests {
+		if got := programName(pkg); got != want {
+			t.Errorf("programName(%q) = %q, want %q (in %s)", pkg, got, want, wd)
+		}
+	}
+}

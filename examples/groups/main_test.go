@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/microtest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// startService runs the service as main does, against a test server, and
+// returns a client once it answers.
+func startService(t *testing.T) *nats.Conn {
+	t.Helper()
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(ctx, []app.Service{service(newStore())}, app.WithConn(app.ConnOptions{URL: srv.URL}),
+			app.WithLogger(slog.New(slog.DiscardHandler)))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := microtest.Receive(t, done, microtest.DefaultTimeout); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+		infos, _ := micro.DiscoverInfo(ctx, nc, micro.WithDiscoveryMax(1))
+		return len(infos) == 1 && len(infos[0].Endpoints) == 4
+	}, "every endpoint is up")
+	return nc
+}
+
+func TestRequests(t *testing.T) {
+	nc := startService(t)
+	tests := []struct {
+		name, subject, payload string
+		want                   string // reply payload, or error description
+		code                   int    // error code; 0 for a success
+	}{
+		{"get", "orders.1.get", "", `{"id":"1","items":{"apple":2,"pear":1}}`, 0},
+		{"item", "orders.1.items.apple", "", `{"item":"apple","quantity":2}`, 0},
+		{"no such order", "orders.9.get", "", "no order 9", 404},
+		{"no such item", "orders.1.items.plum", "", "order 1 has no plum", 404},
+		{"item of no order", "orders.9.items.apple", "", "no order 9", 404},
+		{"create", "orders.create", `{"items":{"pear":3}}`, `{"id":"2","items":{"pear":3}}`, 0},
+		{"created is there", "orders.2.items.pear", "", `{"item":"pear","quantity":3}`, 0},
+		{"count", "admin.count", "", `{"orders":2}`, 0},
+		{"malformed", "orders.create", "oops", "the payload is not an order: invalid character 'o' looking for beginning of value", 400},
+		{"empty", "orders.create", `{"items":{}}`, "an order needs at least one item", 400},
+		{"bad quantity", "orders.create", `{"items":{"fig":0}}`, "the quantity of fig must be positive, not 0", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reply := microtest.Request(t, nc, tt.subject, []byte(tt.payload))
+			err := micro.ResponseError(reply)
+			switch {
+			case tt.code == 0 && err != nil:
+				t.Fatalf("error %v, want %s", err, tt.want)
+			case tt.code == 0 && string(reply.Data) != tt.want:
+				t.Errorf("reply %s, want %s", reply.Data, tt.want)
+			case tt.code != 0:
+				var se *micro.ServiceError
+				if !errors.As(err, &se) || se.Code != tt.code || se.Description != tt.want {
+					t.Errorf("error %v, want %d %s", err, tt.code, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestInfo(t *testing.T) {
+	nc := startService(t)
+	infos, err := micro.DiscoverInfo(context.Background(), nc)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("INFO: %v, %v", infos, err)
+	}
+	sales := func(extra ...string) map[string]string {
+		md := map[string]string{"domain": "sales"}
+		for i := 0; i < len(extra); i += 2 {
+			md[extra[i]] = extra[i+1]
+		}
+		return md
+	}
+	want := []micro.EndpointInfo{
+		{Name: "create", Subject: "orders.create", QueueGroup: "q", Metadata: sales("request", `{"items":{"<item>":<quantity>}}`)},
+		{Name: "get", Subject: "orders.*.get", QueueGroup: "q", Metadata: sales("natsmux.subject_template", "orders.{id}.get")},
+		{Name: "item", Subject: "orders.*.items.*", QueueGroup: "q", Metadata: sales("natsmux.subject_template", "orders.{id}.items.{item}")},
+		{Name: "count", Subject: "admin.count", QueueGroup: "admin"},
+	}
+	if diff := cmp.Diff(want, infos[0].Endpoints); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+	if got := infos[0].Metadata["example"]; got != "groups" {
+		t.Errorf("service metadata %v", infos[0].Metadata)
+	}
+}
+
+// TestConcurrentCreates: ids stay unique under concurrent requests.
+func TestConcurrentCreates(t *testing.T) {
+	nc := startService(t)
+	const n = 20
+	replies := make(chan string, n)
+	for range n {
+		go func() {
+			reply, err := nc.Request("orders.create", []byte(`{"items":{"fig":1}}`), microtest.DefaultTimeout)
+			if err != nil {
+				replies <- err.Error()
+				return
+			}
+			replies <- string(reply.Data)
+		}()
+	}
+	seen := map[string]bool{}
+	for range n {
+		seen[microtest.Receive(t, replies, microtest.DefaultTimeout)] = true
+	}
+	for i := 2; i <= n+1; i++ {
+		if want := `{"id":"` + strconv.Itoa(i) + `","items":{"fig":1}}`; !seen[want] {
+			t.Errorf("no reply %s among %v", want, seen)
+		}
+	}
+}

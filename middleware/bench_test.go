@@ -1,0 +1,170 @@
+package middleware_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/loadgen"
+	"github.com/natsmux/natsmux/microtest"
+	"github.com/natsmux/natsmux/middleware"
+)
+
+// discardSpans is a span exporter that drops what it is given, so that a
+// benchmark measures making spans, not shipping them.
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
+
+// benchTelemetry is the SDK setup of a production service, minus the
+// network: spans sampled by sampler and batched to a discarding exporter,
+// metrics aggregated for a reader.
+type benchTelemetry struct {
+	tracing natsmux.Middleware
+	metrics natsmux.Middleware
+}
+
+func newBenchTelemetry(b *testing.B, sampler sdktrace.Sampler) benchTelemetry {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithBatcher(discardSpans{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	return benchTelemetry{
+		tracing: middleware.Tracing(middleware.WithTracerProvider(tp), middleware.WithPropagators(propagation.TraceContext{})),
+		metrics: middleware.Metrics(middleware.WithMeterProvider(mp)),
+	}
+}
+
+// chain is the recommended global set with logs to h.
+func (bt benchTelemetry) chain(h slog.Handler) []natsmux.Middleware {
+	return []natsmux.Middleware{bt.tracing, middleware.RequestID(), middleware.Logger(middleware.WithLogger(slog.New(h))),
+		bt.metrics, middleware.Recover()}
+}
+
+// BenchmarkEchoChain compares, on one in-process server with 32 concurrent
+// requesters and a 128-byte echo, a raw nats.go responder, a natsmux router
+// without middleware, and the recommended chain without and with Timeout,
+// with real SDK telemetry: a production-like setup (one trace in ten
+// sampled, logs discarded by their handler) and the heaviest one (every span
+// sampled, every request formatted as JSON). Each b.N is one 200 ms round
+// per target; the ratios to raw are what matters.
+func BenchmarkEchoChain(b *testing.B) {
+	setups := []struct {
+		name    string
+		sampler sdktrace.Sampler
+		logs    slog.Handler
+	}{
+		{"ratio-sampler/discard-logs", sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)), slog.DiscardHandler},
+		{"always-sample/json-logs", sdktrace.AlwaysSample(), slog.NewJSONHandler(io.Discard, nil)},
+	}
+	for _, setup := range setups {
+		b.Run(setup.name, func(b *testing.B) {
+			srv := microtest.NewServer(b)
+			if err := loadgen.StartRaw(srv.Connect(b), "bench.raw", 0); err != nil {
+				b.Fatal(err)
+			}
+			bare := natsmux.NewRouter()
+			bare.HandleFunc("echo", echo, natsmux.WithSubject("bench.bare"))
+			serve(b, srv.Connect(b), "bare", bare)
+
+			full := natsmux.NewRouter()
+			full.Use(newBenchTelemetry(b, setup.sampler).chain(setup.logs)...)
+			full.HandleFunc("echo", echo, natsmux.WithSubject("bench.chain"))
+			full.HandleFunc("echo-timeout", echo, natsmux.WithSubject("bench.timeout"),
+				natsmux.WithMiddleware(middleware.Timeout(time.Second)))
+			serve(b, srv.Connect(b), "chain", full)
+
+			client := srv.Connect(b)
+			targets := []loadgen.Target{
+				{Name: "raw", Subject: "bench.raw", Conn: client},
+				{Name: "router", Subject: "bench.bare", Conn: client},
+				{Name: "chain", Subject: "bench.chain", Conn: client},
+				{Name: "chain+timeout", Subject: "bench.timeout", Conn: client},
+			}
+			b.ResetTimer()
+			res := loadgen.Compare(targets, loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128)}, b.N, 200*time.Millisecond)
+			b.StopTimer()
+			for i, r := range res {
+				if r.Errors > 0 {
+					b.Fatalf("%s: %d of %d requests failed", targets[i].Name, r.Errors, r.Requests)
+				}
+				b.ReportMetric(r.NsPerRequest(), targets[i].Name+"-ns/req")
+				b.ReportMetric(r.AllocsPerRequest(), targets[i].Name+"-allocs/req")
+			}
+			for i, r := range res[1:] {
+				b.ReportMetric(loadgen.Ratio(r, res[0]), targets[i+1].Name+"-x-raw")
+			}
+		})
+	}
+}
+
+// BenchmarkMiddleware measures each middleware alone, in memory: a request
+// through the middleware to a handler that echoes, called directly, on an
+// endpoint with a fixed subject unless the case says template. "none" is the
+// baseline; the difference is the middleware's cost. Tracing samples every
+// span unless unsampled; the recommended chain is measured light (one trace
+// in ten sampled, logs discarded by their handler) and heavy (every span
+// sampled, logs formatted as JSON).
+func BenchmarkMiddleware(b *testing.B) {
+	bt := newBenchTelemetry(b, sdktrace.AlwaysSample())
+	unsampled := newBenchTelemetry(b, sdktrace.NeverSample()).tracing
+	light := newBenchTelemetry(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))
+	jsonLogs := slog.NewJSONHandler(io.Discard, nil)
+	always := func(*natsmux.Request) bool { return true }
+	tests := []struct {
+		name     string
+		mws      []natsmux.Middleware
+		template bool
+	}{
+		{name: "none"},
+		{name: "Recover", mws: []natsmux.Middleware{middleware.Recover()}},
+		{name: "RequestID", mws: []natsmux.Middleware{middleware.RequestID()}},
+		{name: "Logger-json", mws: []natsmux.Middleware{middleware.Logger(middleware.WithLogger(slog.New(jsonLogs)))}},
+		{name: "Logger-discard", mws: []natsmux.Middleware{middleware.Logger(middleware.WithLogger(slog.New(slog.DiscardHandler)))}},
+		{name: "Tracing", mws: []natsmux.Middleware{bt.tracing}},
+		{name: "Tracing-template", mws: []natsmux.Middleware{bt.tracing}, template: true},
+		{name: "Tracing-unsampled", mws: []natsmux.Middleware{unsampled}},
+		{name: "Metrics", mws: []natsmux.Middleware{bt.metrics}},
+		{name: "Timeout", mws: []natsmux.Middleware{middleware.Timeout(time.Second)}},
+		{name: "Limit", mws: []natsmux.Middleware{middleware.Limit(64)}},
+		{name: "Maybe", mws: []natsmux.Middleware{middleware.Maybe(middleware.Recover(), always)}},
+		{name: "MaybeEndpoint", mws: []natsmux.Middleware{middleware.MaybeEndpoint(middleware.Recover(), func(*natsmux.Endpoint) bool { return true })}},
+		{name: "Recommended-light", mws: light.chain(slog.DiscardHandler)},
+		{name: "Recommended-light+Timeout", mws: append(light.chain(slog.DiscardHandler), middleware.Timeout(time.Second))},
+		{name: "Recommended-heavy", mws: bt.chain(jsonLogs)},
+		{name: "Recommended-heavy+Timeout", mws: append(bt.chain(jsonLogs), middleware.Timeout(time.Second))},
+	}
+	r := natsmux.NewRouter()
+	r.HandleFunc("get", echo, natsmux.WithSubject("orders.get"))
+	r.HandleFunc("item", echo, natsmux.WithSubject("orders.{id}.get"))
+	fixed, template := r.Endpoints()[0], r.Endpoints()[1]
+	payload := bytes.Repeat([]byte("x"), 128)
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			ep, subject := fixed, "orders.get"
+			if tt.template {
+				ep, subject = template, "orders.42.get"
+			}
+			h := natsmux.Chain(tt.mws...)(natsmux.HandlerFunc(echo))
+			b.ReportAllocs()
+			for b.Loop() {
+				req := natsmux.NewRequest(subject, payload)
+				req.Endpoint = ep
+				if _, err := h.ServeNATS(natsmux.WithRequest(context.Background(), req), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

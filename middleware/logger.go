@@ -1,0 +1,202 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/micro"
+)
+
+// Keys of the attributes that Logger writes and that LogEnricher stamps on
+// records logged with a request's context.
+const (
+	logKeyService   = "service"
+	logKeyEndpoint  = "endpoint"
+	logKeyRequestID = "request_id"
+	logKeyTraceID   = "trace_id"
+	logKeySpanID    = "span_id"
+)
+
+// Messages of Logger's records.
+const (
+	logMessageDone  = "nats request"
+	logMessageStart = "nats request started"
+)
+
+// LoggerOption configures Logger.
+type LoggerOption func(*loggerConfig)
+
+type loggerConfig struct {
+	logger                            *slog.Logger // nil: slog.Default() when the request is logged
+	success, clientError, serverError slog.Level
+	start                             bool
+}
+
+// WithLogger sets the logger that Logger writes to; by default
+// slog.Default(), looked up at each request so that a later
+// slog.SetDefault applies.
+func WithLogger(l *slog.Logger) LoggerOption {
+	if l == nil {
+		panic("middleware: WithLogger: nil logger")
+	}
+	return func(c *loggerConfig) { c.logger = l }
+}
+
+// WithLogLevels sets the level of the record of a successful request (by
+// default slog.LevelInfo), of one that failed with a code below 500
+// (slog.LevelWarn) and of one that failed with 500 or above
+// (slog.LevelError).
+func WithLogLevels(success, clientError, serverError slog.Level) LoggerOption {
+	return func(c *loggerConfig) { c.success, c.clientError, c.serverError = success, clientError, serverError }
+}
+
+// WithLogStart adds a record when a request starts, at the success level,
+// before the handler runs; by default only its end is logged.
+func WithLogStart() LoggerOption {
+	return func(c *loggerConfig) { c.start = true }
+}
+
+// Logger returns middleware that logs one record per request with log/slog
+// when the request ends: "nats request" with the service, endpoint,
+// subject, code (natsmux.CodeOf: 0 for success), duration, request_id (when
+// RequestID runs before Logger), request_size and reply_size, the error when
+// there is one, and for a panic recovered by Recover inside Logger the panic
+// value and its stack. Attributes that handlers add with AddLogAttrs come
+// last. The level follows the code (see WithLogLevels); the record is logged
+// with the request's context, so a handler wrapped by LogEnricher adds the
+// trace and span ids.
+//
+// Put Logger inside Tracing and RequestID and outside Recover, as
+// Recommended does. A request aborted with natsmux.ErrAbortHandler is not
+// logged.
+func Logger(opts ...LoggerOption) natsmux.Middleware {
+	cfg := loggerConfig{success: slog.LevelInfo, clientError: slog.LevelWarn, serverError: slog.LevelError}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	return func(next natsmux.Handler) natsmux.Handler {
+		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			logger := cfg.logger
+			if logger == nil {
+				logger = slog.Default()
+			}
+			start := time.Now()
+			lc := &logContext{Context: ctx}
+			if cfg.start && logger.Enabled(ctx, cfg.success) {
+				logger.LogAttrs(ctx, cfg.success, logMessageStart, requestAttrs(ctx, req, make([]slog.Attr, 0, 5))...)
+			}
+			resp, err := next.ServeNATS(lc, req)
+			code := 0
+			if err != nil { // CodeOf allocates even for nil
+				code = natsmux.CodeOf(err)
+			}
+			level := cfg.level(code)
+			if logger.Enabled(ctx, level) {
+				attrs := requestAttrs(ctx, req, make([]slog.Attr, 0, 16))
+				attrs = append(attrs,
+					slog.Int("code", code),
+					slog.Duration("duration", time.Since(start)),
+					slog.Int("reply_size", replySize(resp, err)))
+				attrs = appendErrorAttrs(attrs, err)
+				attrs = lc.appendAttrs(attrs)
+				logger.LogAttrs(ctx, level, logMessageDone, attrs...)
+			}
+			return resp, err
+		})
+	}
+}
+
+func (c *loggerConfig) level(code int) slog.Level {
+	switch {
+	case code == 0:
+		return c.success
+	case code < 500:
+		return c.clientError
+	default:
+		return c.serverError
+	}
+}
+
+// requestAttrs appends what is known of a request before it is served.
+func requestAttrs(ctx context.Context, req *natsmux.Request, attrs []slog.Attr) []slog.Attr {
+	ep := req.Endpoint
+	if ep == nil {
+		ep = unknownEndpoint
+	}
+	attrs = append(attrs,
+		slog.String(logKeyService, ep.Service),
+		slog.String(logKeyEndpoint, ep.Name),
+		slog.String("subject", req.Subject),
+		slog.Int("request_size", len(req.Data)))
+	if id := RequestIDFromContext(ctx); id != "" {
+		attrs = append(attrs, slog.String(logKeyRequestID, id))
+	}
+	return attrs
+}
+
+// replySize is the payload size of the reply, or of the error reply when
+// the error carries a payload.
+func replySize(resp *natsmux.Response, err error) int {
+	var e *natsmux.Error
+	switch {
+	case err == nil && resp != nil:
+		return len(resp.Data)
+	case errors.As(err, &e):
+		return len(e.Data)
+	default:
+		return 0
+	}
+}
+
+func appendErrorAttrs(attrs []slog.Attr, err error) []slog.Attr {
+	if err == nil {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("error", err.Error()))
+	var perr *micro.PanicError
+	if errors.As(err, &perr) {
+		attrs = append(attrs, slog.Any("panic", perr.Value), slog.String("stack", string(perr.Stack)))
+	}
+	return attrs
+}
+
+type logAttrsKey struct{}
+
+// logContext collects the attributes that handlers add to the request's
+// record. The lock matters when Timeout has stopped waiting for a handler
+// that keeps running and adding.
+type logContext struct {
+	context.Context
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+func (c *logContext) Value(key any) any {
+	if key == (logAttrsKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *logContext) appendAttrs(attrs []slog.Attr) []slog.Attr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append(attrs, c.attrs...)
+}
+
+// AddLogAttrs adds attributes to the record that Logger writes at the end of
+// the current request, such as an order id found while serving it. Outside
+// of Logger it does nothing.
+func AddLogAttrs(ctx context.Context, attrs ...slog.Attr) {
+	c, ok := ctx.Value(logAttrsKey{}).(*logContext)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.attrs = append(c.attrs, attrs...)
+}

@@ -1,0 +1,111 @@
+package middleware_test
+
+import (
+	"context"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/microtest"
+	"github.com/natsmux/natsmux/middleware"
+)
+
+func TestMetrics(t *testing.T) {
+	m := newMeter(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	r := natsmux.NewRouter()
+	r.Use(middleware.Metrics(middleware.WithMeterProvider(m)))
+	r.HandleFunc("get", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+		switch req.Param("id") {
+		case "0":
+			return nil, natsmux.ErrNotFound
+		case "block":
+			entered <- struct{}{}
+			<-release
+		}
+		return natsmux.Reply(nil), nil
+	}, natsmux.WithSubject("orders.{id}"))
+	r.HandleFunc("ping", echo)
+
+	for _, subject := range []string{"orders.1", "orders.2", "orders.0", "ping"} {
+		_, _, _ = serveMemory(r, subject, nil)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _, _ = serveMemory(r, "orders.block", nil)
+	}()
+	microtest.Receive(t, entered, microtest.DefaultTimeout)
+	if active := sumPoints(t, m.collect(t)[middleware.ActiveRequestsMetric]); active[`get `] != 1 {
+		t.Errorf("active requests while one is blocked: %v", active)
+	}
+	close(release)
+	microtest.Closed(t, done, microtest.DefaultTimeout, "blocked request")
+
+	got := m.collect(t)
+	tests := []struct {
+		metric string
+		want   map[string]int64 // "<endpoint> <error code>" -> sum or count
+	}{
+		{"messaging.process.duration", map[string]int64{"get ": 3, "get 404": 1, "ping ": 1}},
+		{middleware.ActiveRequestsMetric, map[string]int64{"get ": 0, "ping ": 0}},
+	}
+	for _, tt := range tests {
+		points := sumPoints(t, got[tt.metric])
+		if len(points) != len(tt.want) {
+			t.Errorf("%s: points %v, want %v", tt.metric, points, tt.want)
+		}
+		for k, v := range tt.want {
+			if points[k] != v {
+				t.Errorf("%s[%s] = %d, want %d", tt.metric, k, points[k], v)
+			}
+		}
+	}
+
+	hist := got["messaging.process.duration"].(metricdata.Histogram[float64])
+	for _, dp := range hist.DataPoints {
+		set := dp.Attributes
+		wantTemplate := map[string]string{"get": "orders.{id}", "ping": "ping"}[value(set, middleware.EndpointNameKey)]
+		if value(set, "messaging.system") != "nats" || value(set, "messaging.destination.template") != wantTemplate {
+			t.Errorf("duration attributes %v", set.ToSlice())
+		}
+		// A subject with parameters would make a series per request.
+		_, hasSubject := set.Value("messaging.destination.name")
+		if hasSubject != (wantTemplate == "ping") {
+			t.Errorf("destination name in %v", set.ToSlice())
+		}
+		if code := value(set, middleware.ErrorCodeKey); code != "" && value(set, "error.type") != code {
+			t.Errorf("error.type %q, code %q", value(set, "error.type"), code)
+		}
+	}
+}
+
+// sumPoints returns the sums, or for a histogram the counts, of the points
+// of a metric, keyed by endpoint name and error code.
+func sumPoints(t *testing.T, agg metricdata.Aggregation) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	key := func(set attribute.Set) string {
+		return value(set, middleware.EndpointNameKey) + " " + value(set, middleware.ErrorCodeKey)
+	}
+	switch data := agg.(type) {
+	case metricdata.Sum[int64]:
+		for _, dp := range data.DataPoints {
+			out[key(dp.Attributes)] += dp.Value
+		}
+	case metricdata.Histogram[float64]:
+		for _, dp := range data.DataPoints {
+			out[key(dp.Attributes)] += int64(dp.Count)
+		}
+	default:
+		t.Fatalf("unexpected aggregation %T", agg)
+	}
+	return out
+}
+
+func value(set attribute.Set, key attribute.Key) string {
+	v, _ := set.Value(key)
+	return v.String()
+}

@@ -1,0 +1,55 @@
+package middleware
+
+import (
+	"context"
+	"runtime/debug"
+
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/micro"
+)
+
+// Recover returns middleware that turns a panic in the handlers it wraps
+// into a 500 *natsmux.Error "internal error". The error's cause is a
+// *micro.PanicError with the panic value and the stack, for Logger or an
+// error handler to log; the caller sees only "internal error". The service
+// keeps serving.
+//
+// A panic with natsmux.ErrAbortHandler passes through, so that the request
+// is aborted as documented: no reply, no log record.
+//
+// Recover logs nothing itself: put Logger outside it (see Recommended), or
+// log in an error handler. It catches panics on the request's goroutine
+// only; Timeout carries a panic of its handler goroutine back here.
+func Recover() natsmux.Middleware {
+	return recoverPanics
+}
+
+func recoverPanics(next natsmux.Handler) natsmux.Handler {
+	return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (resp *natsmux.Response, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				resp, err = nil, panicError(v)
+			}
+		}()
+		return next.ServeNATS(ctx, req)
+	})
+}
+
+// panicError returns the error reply for a recovered panic value, or panics
+// again with natsmux.ErrAbortHandler.
+func panicError(v any) error {
+	if v == natsmux.ErrAbortHandler { //nolint:errorlint // the sentinel is panicked, not wrapped
+		panic(v)
+	}
+	return natsmux.Wrap(panicWithStack(v), 500, natsmux.ErrInternal.Error())
+}
+
+// panicWithStack returns a panic value with the stack of the goroutine that
+// panicked. A *micro.PanicError is already one: Timeout raises it again on
+// the request's goroutine with the stack of the handler's.
+func panicWithStack(v any) *micro.PanicError {
+	if perr, ok := v.(*micro.PanicError); ok {
+		return perr
+	}
+	return &micro.PanicError{Value: v, Stack: debug.Stack()}
+}

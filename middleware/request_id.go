@@ -1,0 +1,106 @@
+package middleware
+
+import (
+	"context"
+
+	"github.com/nats-io/nuid"
+
+	"github.com/natsmux/natsmux"
+)
+
+// DefaultRequestIDHeader is the header RequestID reads and echoes unless
+// told otherwise. It is the name HTTP services and gateways already use, so
+// an id crosses an HTTP-to-NATS bridge unchanged, and it stays out of the
+// "Nats-" namespace that NATS reserves for its own headers.
+const DefaultRequestIDHeader = "X-Request-Id"
+
+// MaxRequestIDLength is the longest incoming request id that RequestID
+// accepts; a longer one is replaced by a new id.
+const MaxRequestIDLength = 128
+
+// RequestIDOption configures RequestID.
+type RequestIDOption func(*requestIDConfig)
+
+type requestIDConfig struct {
+	header   string
+	generate func() string
+}
+
+// WithRequestIDHeader sets the header that carries the request id, in
+// requests and replies; DefaultRequestIDHeader by default. The incoming
+// header is found whatever its case.
+func WithRequestIDHeader(name string) RequestIDOption {
+	if name == "" {
+		panic("middleware: WithRequestIDHeader: empty header name")
+	}
+	return func(c *requestIDConfig) { c.header = name }
+}
+
+// WithRequestIDGenerator sets the function that makes ids for requests
+// without one; by default nuid.Next, 22 characters, unique across processes
+// and cheap. It is called concurrently.
+func WithRequestIDGenerator(generate func() string) RequestIDOption {
+	if generate == nil {
+		panic("middleware: WithRequestIDGenerator: nil generator")
+	}
+	return func(c *requestIDConfig) { c.generate = generate }
+}
+
+// RequestID returns middleware that gives each request an id: the one in
+// the request's id header (DefaultRequestIDHeader) when it is a valid id
+// (1 to MaxRequestIDLength printable ASCII characters, no spaces), else a
+// new one. The id is on the context (RequestIDFromContext), for Logger and
+// handlers, and in the header of every reply, error replies included.
+func RequestID(opts ...RequestIDOption) natsmux.Middleware {
+	cfg := requestIDConfig{header: DefaultRequestIDHeader, generate: nuid.Next}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	return func(next natsmux.Handler) natsmux.Handler {
+		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			id := natsmux.HeaderCarrier(req.Header).Get(cfg.header)
+			if !validRequestID(id) {
+				id = cfg.generate()
+			}
+			req.ReplyHeader().Set(cfg.header, id)
+			return next.ServeNATS(&requestIDContext{Context: ctx, id: id}, req)
+		})
+	}
+}
+
+// validRequestID keeps ids that are safe to echo and to log as they are.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > MaxRequestIDLength {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+type requestIDKey struct{}
+
+// requestIDContext carries the id without boxing it into an interface.
+type requestIDContext struct {
+	context.Context
+	id string
+}
+
+func (c *requestIDContext) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// RequestIDFromContext returns the id that RequestID gave the request, or
+// "" outside of RequestID.
+func RequestIDFromContext(ctx context.Context) string {
+	if c, ok := ctx.Value(requestIDKey{}).(*requestIDContext); ok {
+		return c.id
+	}
+	return ""
+}
