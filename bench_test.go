@@ -41,15 +41,6 @@ func BenchmarkRouterEcho(b *testing.B) {
 		{Name: "router", Subject: "bench.router", Conn: client},
 	}
 	load := loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128)}
-	b.ResetTimer()
-	res := loadgen.Compare(targets, load, b.N, roundLength)
-	b.StopTimer()
-	for i, r := range res {
-		if r.Errors > 0 {
-			b.Fatalf("%s: %d requests failed", targets[i].Name, r.Errors)
-		}
-		b.ReportMetric(r.NsPerRequest(), targets[i].Name+"-ns/req")
-		b.ReportMetric(r.AllocsPerRequest(), targets[i].Name+"-allocs/req")
-	}
+	res := loadgen.Bench(b, targets, load, roundLength)
 	b.ReportMetric(loadgen.Ratio(res[1], res[0]), "x-raw")
 }

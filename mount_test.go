@@ -24,15 +24,7 @@ import (
 // mountService adds a service, mounts r on it and stops it at cleanup.
 func mountService(t *testing.T, nc *nats.Conn, cfg micro.Config, r *natsmux.Router, opts ...natsmux.ServeOption) micro.Service {
 	t.Helper()
-	svc, err := micro.AddService(nc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
-		defer cancel()
-		_ = svc.Shutdown(ctx)
-	})
+	svc := microtest.AddService(t, nc, cfg)
 	if err := natsmux.Mount(svc, r, opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +130,7 @@ func TestErrorReplies(t *testing.T) {
 		}
 	}
 	stats := map[string]*micro.EndpointStats{}
-	for _, e := range settledStats(t, svc, len(tests)).Endpoints {
+	for _, e := range microtest.SettledStats(t, svc, len(tests)).Endpoints {
 		stats[e.Name] = e
 	}
 	for _, tt := range tests {
@@ -193,7 +185,7 @@ func TestPanicWithoutRecoverMiddleware(t *testing.T) {
 	if reply := microtest.Request(t, nc, "boom", []byte("ok")); string(reply.Data) != "fine" {
 		t.Errorf("after panics: %q", reply.Data)
 	}
-	if s := settledStats(t, svc, 4).Endpoints[0]; s.NumRequests != 4 || s.NumErrors != 3 || s.LastError != "500:internal error" {
+	if s := microtest.SettledStats(t, svc, 4).Endpoints[0]; s.NumRequests != 4 || s.NumErrors != 3 || s.LastError != "500:internal error" {
 		t.Errorf("stats: %+v", s)
 	}
 	// Each panic is logged once, with its stack.
@@ -448,7 +440,7 @@ func TestStatsCountRouterRequests(t *testing.T) {
 	for range 5 {
 		microtest.Request(t, nc, "e", nil)
 	}
-	settledStats(t, svc, 5)
+	microtest.SettledStats(t, svc, 5)
 	raw := microtest.Request(t, nc, "$SRV.STATS.count", nil)
 	var stats micro.Stats
 	if err := json.Unmarshal(raw.Data, &stats); err != nil {
@@ -457,23 +449,6 @@ func TestStatsCountRouterRequests(t *testing.T) {
 	if e := stats.Endpoints[0]; e.NumRequests != 5 || e.ProcessingTime < 5*time.Millisecond {
 		t.Errorf("stats: %+v", e)
 	}
-}
-
-// settledStats waits until the service has counted total requests over all
-// its endpoints (stats are recorded after a handler returns, so after its
-// reply went out) and returns its stats.
-func settledStats(t *testing.T, svc micro.Service, total int) micro.Stats {
-	t.Helper()
-	var stats micro.Stats
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
-		stats = svc.Stats()
-		n := 0
-		for _, e := range stats.Endpoints {
-			n += e.NumRequests
-		}
-		return n == total
-	}, "%d requests counted", total)
-	return stats
 }
 
 // waitServing waits until the service started by Serve in another goroutine
@@ -505,7 +480,7 @@ func TestAbortHandler(t *testing.T) {
 	if _, err := nc.Request("abort", nil, 200*time.Millisecond); !errors.Is(err, nats.ErrTimeout) {
 		t.Errorf("aborted request: %v, want a timeout", err)
 	}
-	if s := settledStats(t, svc, 1).Endpoints[0]; s.NumErrors != 0 {
+	if s := microtest.SettledStats(t, svc, 1).Endpoints[0]; s.NumErrors != 0 {
 		t.Errorf("stats: %+v", s)
 	}
 	if logs.Len() != 0 {
@@ -567,7 +542,7 @@ func TestReplyNow(t *testing.T) {
 			t.Errorf("%s: handler saw %q, want %q", tt.subject, got, tt.finished)
 		}
 	}
-	stats := settledStats(t, svc, 3)
+	stats := microtest.SettledStats(t, svc, 3)
 	if e := stats.Endpoints[1]; e.NumErrors != 1 || e.LastError != "409:conflict" {
 		t.Errorf("early error stats: %+v", e)
 	}

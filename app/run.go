@@ -140,10 +140,12 @@ func serve(ctx context.Context, nc *nats.Conn, services []Service, log *slog.Log
 	errs := make([]error, len(services))
 	var wg sync.WaitGroup
 	for i, s := range services {
-		log.Info("starting service", "service", s.Config.Name, "version", s.Config.Version,
-			"endpoints", describeEndpoints(s.Router))
+		ready := natsmux.WithOnStart(func(svc micro.Service) {
+			log.Info("service ready", "service", s.Config.Name, "version", s.Config.Version,
+				"id", svc.Info().ID, "endpoints", describeEndpoints(s.Router))
+		})
 		wg.Go(func() {
-			if err := natsmux.Serve(ctx, nc, s.Config, s.Router, s.Options...); err != nil {
+			if err := natsmux.Serve(ctx, nc, s.Config, s.Router, append(s.Options, ready)...); err != nil {
 				errs[i] = fmt.Errorf("app: service %s: %w", s.Config.Name, err)
 				cancel()
 			}

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,22 +23,7 @@ import (
 )
 
 // syncBuffer collects log output written from NATS callback goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer struct{ microtest.Buffer }
 
 func (b *syncBuffer) logger() app.Option {
 	return app.WithLogger(slog.New(slog.NewTextHandler(b, nil)))
@@ -135,7 +118,8 @@ func TestRunServesSeveralServicesOnOneConnection(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Errorf("Run: %v", err)
 	}
-	for _, want := range []string{"connected to NATS", `msg="starting service" service=alpha version=1.0.0 endpoints="echo alpha.echo"`, "services stopped"} {
+	for _, want := range []string{"connected to NATS", `msg="service ready" service=alpha version=1.0.0 id=`,
+		`endpoints="echo alpha.echo"`, "services stopped"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, &logs)
 		}

@@ -59,16 +59,7 @@ func BenchmarkEchoEndToEnd(b *testing.B) {
 		{Name: "manual", Subject: "bench.manual", Conn: client},
 		{Name: "typed", Subject: "bench.typed", Conn: client},
 	}
-	b.ResetTimer()
-	res := loadgen.Compare(targets, loadgen.Load{Requesters: 32, Payload: widgetPayload}, b.N, 200*time.Millisecond)
-	b.StopTimer()
-	for i, r := range res {
-		if r.Errors > 0 {
-			b.Fatalf("%s: %d of %d requests failed", targets[i].Name, r.Errors, r.Requests)
-		}
-		b.ReportMetric(r.NsPerRequest(), targets[i].Name+"-ns/req")
-		b.ReportMetric(r.AllocsPerRequest(), targets[i].Name+"-allocs/req")
-	}
+	res := loadgen.Bench(b, targets, loadgen.Load{Requesters: 32, Payload: widgetPayload}, 200*time.Millisecond)
 	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "typed-x-bytes")
 	b.ReportMetric(loadgen.Ratio(res[2], res[1]), "typed-x-manual")
 	b.ReportMetric(res[2].NsPerRequest()-res[0].NsPerRequest(), "typed-extra-ns/req")

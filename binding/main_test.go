@@ -102,15 +102,7 @@ func placeOrder(_ context.Context, o *Order) (*Receipt, error) {
 func serve(t testing.TB, r *natsmux.Router) (*nats.Conn, micro.Service) {
 	t.Helper()
 	srv := microtest.NewServer(t)
-	svc, err := micro.AddService(srv.Connect(t), micro.Config{Name: "shop", Version: "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
-		defer cancel()
-		_ = svc.Shutdown(ctx)
-	})
+	svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "shop", Version: "1.0.0"})
 	if err := natsmux.Mount(svc, r); err != nil {
 		t.Fatal(err)
 	}

@@ -45,15 +45,7 @@ type env struct {
 func newEnv(t *testing.T, r *natsmux.Router, cfg micro.Config) *env {
 	t.Helper()
 	srv := microtest.NewServer(t)
-	svc, err := micro.AddService(srv.Connect(t), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
-		defer cancel()
-		_ = svc.Shutdown(ctx)
-	})
+	svc := microtest.AddService(t, srv.Connect(t), cfg)
 	if err := natsmux.Mount(svc, r); err != nil {
 		t.Fatal(err)
 	}

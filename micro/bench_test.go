@@ -45,16 +45,7 @@ func benchCompare(b *testing.B, load loadgen.Load, delay time.Duration, round ti
 		{Name: "natsgo-micro", Subject: "bench.ref", Conn: client},
 		{Name: "micro", Subject: "bench.ours", Conn: client},
 	}
-	b.ResetTimer()
-	res := loadgen.Compare(targets, load, b.N, round)
-	b.StopTimer()
-	for i, r := range res {
-		if r.Errors > 0 {
-			b.Fatalf("%s: %d of %d requests failed", targets[i].Name, r.Errors, r.Requests)
-		}
-		b.ReportMetric(r.NsPerRequest(), targets[i].Name+"-ns/req")
-		b.ReportMetric(r.AllocsPerRequest(), targets[i].Name+"-allocs/req")
-	}
+	res := loadgen.Bench(b, targets, load, round)
 	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "x-raw")
 	b.ReportMetric(loadgen.Ratio(res[2], res[1]), "x-natsgo-micro")
 }

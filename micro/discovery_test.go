@@ -19,7 +19,7 @@ func TestDiscover(t *testing.T) {
 	nc := srv.Connect(t)
 	var ids []string
 	for _, name := range []string{"alpha", "alpha", "beta"} {
-		svc := addService(t, srv.Connect(t), micro.Config{Name: name, Version: "1.2.3"})
+		svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: name, Version: "1.2.3"})
 		ids = append(ids, svc.Info().ID)
 	}
 	ctx := context.Background()
@@ -89,7 +89,7 @@ func TestDiscoverEnds(t *testing.T) {
 		t.Errorf("no services: waited for the quiet interval")
 	}
 
-	addService(t, nc, micro.Config{Name: "one", Version: "1.0.0"})
+	microtest.AddService(t, nc, micro.Config{Name: "one", Version: "1.0.0"})
 	// A deadline on ctx is a normal end.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

@@ -81,7 +81,7 @@ func TestConcurrentDispatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := microtest.NewServer(t)
-			svc := addService(t, srv.Connect(t), micro.Config{Name: "conc", Version: "1.0.0"})
+			svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "conc", Version: "1.0.0"})
 			var g gauge
 			all := make(chan struct{})
 			var once sync.Once
@@ -108,7 +108,7 @@ func TestConcurrentDispatch(t *testing.T) {
 			if minimum := handlerTime * n / time.Duration(tt.wantPeak); elapsed < minimum {
 				t.Errorf("took %s, less than the %s the limit allows", elapsed, minimum)
 			}
-			if s := settledStats(t, svc, n).Endpoints[0]; s.NumRequests != n || s.NumErrors != 0 || s.ProcessingTime < handlerTime*n {
+			if s := microtest.SettledStats(t, svc, n).Endpoints[0]; s.NumRequests != n || s.NumErrors != 0 || s.ProcessingTime < handlerTime*n {
 				t.Errorf("stats: %+v", s)
 			}
 		})
@@ -121,14 +121,14 @@ func TestConcurrentDispatch(t *testing.T) {
 func TestConcurrencyLimitInheritance(t *testing.T) {
 	srv := microtest.NewServer(t)
 	limitOf := func(e *micro.Endpoint) any { return e.MaxConcurrency }
-	svc := addService(t, srv.Connect(t), micro.Config{Name: "lim", Version: "1.0.0", MaxConcurrency: 3, StatsHandler: limitOf,
+	svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "lim", Version: "1.0.0", MaxConcurrency: 3, StatsHandler: limitOf,
 		Endpoint: &micro.EndpointConfig{Subject: "base", Handler: echo, MaxConcurrency: 2}})
 	mustAdd(t, svc.AddEndpoint("svc-level", echo))
 	g := svc.AddGroup("g", micro.WithGroupMaxConcurrency(5))
 	mustAdd(t, g.AddEndpoint("group-level", echo))
 	mustAdd(t, g.AddGroup("sub").AddEndpoint("nested", echo))
 	mustAdd(t, g.AddEndpoint("own", echo, micro.WithEndpointMaxConcurrency(7)))
-	plain := addService(t, srv.Connect(t), micro.Config{Name: "lim-default", Version: "1.0.0", StatsHandler: limitOf})
+	plain := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "lim-default", Version: "1.0.0", StatsHandler: limitOf})
 	mustAdd(t, plain.AddEndpoint("default", echo))
 
 	got := map[string]int{}
@@ -156,7 +156,7 @@ func atoi(t *testing.T, s string) int {
 // TestStatsExact: concurrent successes and errors are all counted.
 func TestStatsExact(t *testing.T) {
 	srv := microtest.NewServer(t)
-	svc := addService(t, srv.Connect(t), micro.Config{Name: "exact", Version: "1.0.0"})
+	svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "exact", Version: "1.0.0"})
 	mustAdd(t, svc.AddEndpoint("mixed", micro.HandlerFunc(func(r micro.Request) {
 		time.Sleep(time.Millisecond) // long enough to run concurrently
 		if strings.HasSuffix(string(r.Data()), "7") {
@@ -177,7 +177,7 @@ func TestStatsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := settledStats(t, svc, n).Endpoints[0]
+	s := microtest.SettledStats(t, svc, n).Endpoints[0]
 	if s.NumRequests != n || s.NumErrors != failed || failed != 40 || s.LastError != "418:teapot" {
 		t.Errorf("stats %+v; %d error replies", s, failed)
 	}
@@ -190,7 +190,7 @@ func TestHandlerPanic(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
 	reported := make(chan *micro.NATSError, 10)
-	svc := addService(t, nc, micro.Config{Name: "panic", Version: "1.0.0",
+	svc := microtest.AddService(t, nc, micro.Config{Name: "panic", Version: "1.0.0",
 		ErrorHandler: func(_ micro.Service, err *micro.NATSError) { reported <- err }})
 	mustAdd(t, svc.AddEndpoint("boom", micro.HandlerFunc(func(r micro.Request) {
 		if string(r.Data()) == "after reply" {
@@ -232,7 +232,7 @@ func TestHandlerPanic(t *testing.T) {
 			t.Errorf("reported %v (%#v)", nerr, perr)
 		}
 	}
-	s := settledStats(t, svc, 4).Endpoints[0]
+	s := microtest.SettledStats(t, svc, 4).Endpoints[0]
 	if s.NumRequests != 4 || s.NumErrors != 3 || s.LastError != "500:internal error" {
 		t.Errorf("stats after panics: %+v", s)
 	}
@@ -243,7 +243,7 @@ func TestStatsHandlerPanicAndSlowness(t *testing.T) {
 	nc := srv.Connect(t)
 	release := make(chan struct{})
 	inStats := make(chan struct{}, 1)
-	svc := addService(t, nc, micro.Config{Name: "sh", Version: "1.0.0", ErrorHandler: func(micro.Service, *micro.NATSError) {},
+	svc := microtest.AddService(t, nc, micro.Config{Name: "sh", Version: "1.0.0", ErrorHandler: func(micro.Service, *micro.NATSError) {},
 		StatsHandler: func(e *micro.Endpoint) any {
 			switch e.Name {
 			case "bad":
@@ -284,7 +284,7 @@ func TestStatsHandlerPanicAndSlowness(t *testing.T) {
 func TestBlockedCallHandsOff(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	svc := addService(t, nc, micro.Config{Name: "handoff", Version: "1.0.0"})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "handoff", Version: "1.0.0"})
 	unblock := make(chan struct{})
 	mustAdd(t, svc.AddEndpoint("e", micro.HandlerFunc(func(r micro.Request) {
 		if string(r.Data()) == "block" {
@@ -395,7 +395,7 @@ func TestShutdownDeadlineCancelsContexts(t *testing.T) {
 func TestRequestContextDeadline(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	svc := addService(t, nc, micro.Config{Name: "ctx", Version: "1.0.0"})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "ctx", Version: "1.0.0"})
 	type seen struct {
 		deadline time.Time
 		ok       bool
@@ -455,7 +455,7 @@ func TestPendingLimitsSlowConsumer(t *testing.T) {
 	connErrors := make(chan error, 100)
 	nc := srv.Connect(t, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { connErrors <- err }))
 	reported := make(chan *micro.NATSError, 100)
-	svc := addService(t, nc, micro.Config{Name: "pending", Version: "1.0.0",
+	svc := microtest.AddService(t, nc, micro.Config{Name: "pending", Version: "1.0.0",
 		ErrorHandler: func(_ micro.Service, err *micro.NATSError) { reported <- err }})
 	gate := make(chan struct{})
 	var handled atomic.Int64
@@ -500,7 +500,7 @@ func TestPendingLimitsSlowConsumer(t *testing.T) {
 func TestRequestWithoutReplySubject(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	svc := addService(t, nc, micro.Config{Name: "noreply", Version: "1.0.0"})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "noreply", Version: "1.0.0"})
 	results := make(chan error, 1)
 	mustAdd(t, svc.AddEndpoint("e", micro.HandlerFunc(func(r micro.Request) {
 		results <- r.Respond([]byte("nobody listens"))
@@ -518,7 +518,7 @@ func TestRequestWithoutReplySubject(t *testing.T) {
 func TestErrorArguments(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	svc := addService(t, nc, micro.Config{Name: "args", Version: "1.0.0"})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "args", Version: "1.0.0"})
 	results := make(chan error, 3)
 	mustAdd(t, svc.AddEndpoint("e", micro.HandlerFunc(func(r micro.Request) {
 		results <- r.Error("", "desc", nil)

@@ -17,23 +17,6 @@ import (
 
 var echo = micro.HandlerFunc(func(r micro.Request) { _ = r.Respond(r.Data()) })
 
-// addService adds a service whose shutdown is part of the test's cleanup.
-func addService(t *testing.T, nc *nats.Conn, cfg micro.Config) micro.Service {
-	t.Helper()
-	svc, err := micro.AddService(nc, cfg)
-	if err != nil {
-		t.Fatalf("AddService: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
-		defer cancel()
-		if err := svc.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return svc
-}
-
 func TestAddServiceValidation(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
@@ -80,7 +63,7 @@ func TestAddServiceValidation(t *testing.T) {
 
 func TestAddEndpointValidation(t *testing.T) {
 	srv := microtest.NewServer(t)
-	svc := addService(t, srv.Connect(t), micro.Config{Name: "svc", Version: "1.0.0"})
+	svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "svc", Version: "1.0.0"})
 	tests := []struct {
 		name     string
 		endpoint string
@@ -134,7 +117,7 @@ func TestQueueGroupResolution(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
 
-	svc := addService(t, nc, micro.Config{Name: "qg", Version: "1.0.0", QueueGroup: "q-config",
+	svc := microtest.AddService(t, nc, micro.Config{Name: "qg", Version: "1.0.0", QueueGroup: "q-config",
 		Endpoint: &micro.EndpointConfig{Subject: "default", Handler: echo, QueueGroup: "q-default"}})
 	mustAdd(t, svc.AddEndpoint("service-level", echo))
 	g1 := svc.AddGroup("g1", micro.WithGroupQueueGroup("q-g1"))
@@ -147,13 +130,13 @@ func TestQueueGroupResolution(t *testing.T) {
 	mustAdd(t, g4.AddEndpoint("named-in-disabled", echo, micro.WithEndpointQueueGroup("q-own")))
 	mustAdd(t, g1.AddEndpoint("disabled-endpoint", echo, micro.WithEndpointQueueGroupDisabled(), micro.WithEndpointQueueGroup("ignored")))
 
-	off := addService(t, nc, micro.Config{Name: "qg-off", Version: "1.0.0", QueueGroupDisabled: true})
+	off := microtest.AddService(t, nc, micro.Config{Name: "qg-off", Version: "1.0.0", QueueGroupDisabled: true})
 	mustAdd(t, off.AddEndpoint("plain", echo))
 	mustAdd(t, off.AddEndpoint("named", echo, micro.WithEndpointQueueGroup("q-qux")))
 	mustAdd(t, off.AddGroup("g").AddEndpoint("in-group", echo))
 	mustAdd(t, off.AddGroup("h", micro.WithGroupQueueGroup("q-h")).AddEndpoint("group-named", echo))
 
-	plain := addService(t, nc, micro.Config{Name: "qg-default", Version: "1.0.0"})
+	plain := microtest.AddService(t, nc, micro.Config{Name: "qg-default", Version: "1.0.0"})
 	mustAdd(t, plain.AddEndpoint("default-q", echo))
 
 	got := map[string]string{}
@@ -182,7 +165,7 @@ func TestQueueGroupResolution(t *testing.T) {
 
 	// A disabled queue group is a plain subscription: two instances both
 	// answer; a queue group makes them share.
-	other := addService(t, srv.Connect(t), micro.Config{Name: "qg-off", Version: "1.0.0", QueueGroupDisabled: true})
+	other := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "qg-off", Version: "1.0.0", QueueGroupDisabled: true})
 	mustAdd(t, other.AddEndpoint("plain", echo))
 	if n := countReplies(t, nc, "plain"); n != 2 {
 		t.Errorf("plain endpoint on two instances: %d replies, want 2", n)
@@ -221,7 +204,7 @@ func countReplies(t *testing.T, nc *nats.Conn, subject string) int {
 func TestGroupsAndSubjects(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	svc := addService(t, nc, micro.Config{Name: "groups", Version: "1.0.0"})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "groups", Version: "1.0.0"})
 	g1 := svc.AddGroup("g1")
 	mustAdd(t, g1.AddEndpoint("foo", echo))
 	mustAdd(t, g1.AddGroup("g2").AddGroup("g3").AddEndpoint("foo", echo))
@@ -251,7 +234,7 @@ func TestMetadataImmutable(t *testing.T) {
 	nc := srv.Connect(t)
 	serviceMeta := map[string]string{"a": "1"}
 	endpointMeta := map[string]string{"b": "2"}
-	svc := addService(t, nc, micro.Config{Name: "meta", Version: "1.0.0", Metadata: serviceMeta})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "meta", Version: "1.0.0", Metadata: serviceMeta})
 	mustAdd(t, svc.AddEndpoint("with", echo, micro.WithEndpointMetadata(endpointMeta)))
 	mustAdd(t, svc.AddEndpoint("key", echo, micro.WithEndpointMetadataKey("k", "v")))
 	mustAdd(t, svc.AddEndpoint("without", echo))
@@ -272,7 +255,7 @@ func TestMetadataImmutable(t *testing.T) {
 	if !strings.Contains(raw, `"name":"without","subject":"without","queue_group":"q","metadata":null`) {
 		t.Errorf("endpoint without metadata: %s", raw)
 	}
-	empty := addService(t, nc, micro.Config{Name: "nometa", Version: "1.0.0"})
+	empty := microtest.AddService(t, nc, micro.Config{Name: "nometa", Version: "1.0.0"})
 	if raw := string(microtest.Request(t, nc, "$SRV.PING.nometa", nil).Data); !strings.Contains(raw, `"metadata":{}`) {
 		t.Errorf("service without metadata: %s", raw)
 	}
@@ -283,7 +266,7 @@ func TestDiscoverySubjects(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
 	before := srv.NumSubscriptions()
-	svc := addService(t, nc, micro.Config{Name: "disc", Version: "1.0.0", Description: "d"})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "disc", Version: "1.0.0", Description: "d"})
 	if n := srv.NumSubscriptions() - before; n != 9 {
 		t.Errorf("discovery subscriptions: %d, want 9", n)
 	}
@@ -304,7 +287,7 @@ func TestDiscoverySubjects(t *testing.T) {
 		}
 	}
 	// Two instances of one name both answer: no queue group on $SRV.
-	addService(t, srv.Connect(t), micro.Config{Name: "disc", Version: "1.0.0"})
+	microtest.AddService(t, srv.Connect(t), micro.Config{Name: "disc", Version: "1.0.0"})
 	if n := countReplies(t, nc, "$SRV.PING.disc"); n != 2 {
 		t.Errorf("PING to two instances: %d replies, want 2", n)
 	}
@@ -334,7 +317,7 @@ func TestControlSubject(t *testing.T) {
 func TestAPIPrefix(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	addService(t, nc, micro.Config{Name: "tenant", Version: "1.0.0", APIPrefix: "$SRV.tenant-a"})
+	microtest.AddService(t, nc, micro.Config{Name: "tenant", Version: "1.0.0", APIPrefix: "$SRV.tenant-a"})
 	if _, err := nc.Request("$SRV.PING.tenant", nil, 500*time.Millisecond); !errors.Is(err, nats.ErrNoResponders) {
 		t.Errorf("default prefix answered: %v", err)
 	}
@@ -347,13 +330,13 @@ func TestAPIPrefix(t *testing.T) {
 func TestResetAndStarted(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	svc := addService(t, nc, micro.Config{Name: "reset", Version: "1.0.0"})
+	svc := microtest.AddService(t, nc, micro.Config{Name: "reset", Version: "1.0.0"})
 	mustAdd(t, svc.AddEndpoint("ok", echo, micro.WithEndpointQueueGroup("custom")))
 	mustAdd(t, svc.AddEndpoint("bad", micro.HandlerFunc(func(r micro.Request) { _ = r.Error("400", "bad", nil) })))
 	microtest.Request(t, nc, "ok", nil)
 	microtest.Request(t, nc, "bad", nil)
 
-	before := settledStats(t, svc, 2)
+	before := microtest.SettledStats(t, svc, 2)
 	if before.Endpoints[0].NumRequests != 1 || before.Endpoints[1].LastError != "400:bad" {
 		t.Fatalf("stats before reset: %+v %+v", before.Endpoints[0], before.Endpoints[1])
 	}
@@ -378,8 +361,8 @@ func TestResetAndStarted(t *testing.T) {
 func TestServicesShareConnection(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	a := addService(t, nc, micro.Config{Name: "a", Version: "1.0.0"})
-	b := addService(t, nc, micro.Config{Name: "b", Version: "2.0.0"})
+	a := microtest.AddService(t, nc, micro.Config{Name: "a", Version: "1.0.0"})
+	b := microtest.AddService(t, nc, micro.Config{Name: "b", Version: "2.0.0"})
 	mustAdd(t, a.AddEndpoint("a", echo))
 	mustAdd(t, b.AddEndpoint("b", echo))
 	if a.Info().ID == b.Info().ID {
@@ -393,7 +376,7 @@ func TestServicesShareConnection(t *testing.T) {
 	if reply := microtest.Request(t, nc, "b", []byte("still here")); string(reply.Data) != "still here" {
 		t.Errorf("b after a stopped: %q", reply.Data)
 	}
-	if b.Stopped() || settledStats(t, b, 1).Endpoints[0].NumRequests != 1 {
+	if b.Stopped() || microtest.SettledStats(t, b, 1).Endpoints[0].NumRequests != 1 {
 		t.Errorf("b was affected by a: stopped %v, stats %+v", b.Stopped(), b.Stats().Endpoints[0])
 	}
 }
@@ -466,7 +449,7 @@ func TestStop(t *testing.T) {
 func TestEndpointReachableAtOnce(t *testing.T) {
 	srv := microtest.NewServer(t)
 	client := srv.Connect(t)
-	svc := addService(t, srv.Connect(t), micro.Config{Name: "flush", Version: "1.0.0"})
+	svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "flush", Version: "1.0.0"})
 	for i := range 20 {
 		subject := "at-once-" + string(rune('a'+i))
 		mustAdd(t, svc.AddEndpoint(subject, echo))
@@ -476,7 +459,7 @@ func TestEndpointReachableAtOnce(t *testing.T) {
 	}
 	// And so is discovery the moment AddService returns.
 	for range 5 {
-		svc := addService(t, srv.Connect(t), micro.Config{Name: "fresh", Version: "1.0.0"})
+		svc := microtest.AddService(t, srv.Connect(t), micro.Config{Name: "fresh", Version: "1.0.0"})
 		subject, _ := micro.ControlSubject(micro.PingVerb, "fresh", svc.Info().ID)
 		if _, err := client.Request(subject, nil, time.Second); err != nil {
 			t.Fatalf("PING right after AddService: %v", err)
@@ -508,7 +491,7 @@ func TestConfigIsACopy(t *testing.T) {
 	srv := microtest.NewServer(t)
 	cfg := micro.Config{Name: "cfg", Version: "1.0.0", QueueGroup: "workers", MaxConcurrency: 8,
 		Metadata: map[string]string{"k": "v"}, Endpoint: &micro.EndpointConfig{Subject: "x", Handler: echo, Metadata: map[string]string{"e": "1"}}}
-	svc := addService(t, srv.Connect(t), cfg)
+	svc := microtest.AddService(t, srv.Connect(t), cfg)
 	got := svc.Config()
 	if got.Name != "cfg" || got.QueueGroup != "workers" || got.MaxConcurrency != 8 || got.Metadata["k"] != "v" {
 		t.Errorf("Config() = %+v", got)
@@ -548,21 +531,4 @@ func TestExportedValidators(t *testing.T) {
 	if qg != "parent" || off {
 		t.Errorf("ResolveQueueGroup inherits: %q %v", qg, off)
 	}
-}
-
-// settledStats waits until the service has counted total requests over all
-// its endpoints (stats are recorded after a handler returns, so after its
-// reply went out) and returns its stats.
-func settledStats(t *testing.T, svc micro.Service, total int) micro.Stats {
-	t.Helper()
-	var stats micro.Stats
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
-		stats = svc.Stats()
-		n := 0
-		for _, e := range stats.Endpoints {
-			n += e.NumRequests
-		}
-		return n == total
-	}, "%d requests counted", total)
-	return stats
 }

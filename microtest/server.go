@@ -1,6 +1,7 @@
 package microtest
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"testing"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/natsmux/natsmux/micro"
 )
 
 // startTimeout bounds how long a test waits for an in-process server to accept
@@ -161,4 +164,23 @@ func Connect(tb testing.TB, url string, opts ...nats.Option) *nats.Conn {
 	}
 	tb.Cleanup(nc.Close)
 	return nc
+}
+
+// AddService adds a micro service on nc and shuts it down gracefully in the
+// test's cleanup, failing the test if it cannot start or does not drain
+// within DefaultTimeout. Mount routers on it with natsmux.Mount.
+func AddService(tb testing.TB, nc *nats.Conn, cfg micro.Config) micro.Service {
+	tb.Helper()
+	svc, err := micro.AddService(nc, cfg)
+	if err != nil {
+		tb.Fatalf("microtest: adding service %s: %v", cfg.Name, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+		defer cancel()
+		if err := svc.Shutdown(ctx); err != nil {
+			tb.Errorf("microtest: shutting down service %s: %v", cfg.Name, err)
+		}
+	})
+	return svc
 }

@@ -1,12 +1,16 @@
 package microtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/natsmux/natsmux/micro"
 )
 
 // DefaultTimeout is how long the helpers in this package wait when a test does
@@ -78,4 +82,43 @@ func RequestMsg(tb testing.TB, nc *nats.Conn, msg *nats.Msg) *nats.Msg {
 		tb.Fatalf("microtest: request to %q: %v", msg.Subject, err)
 	}
 	return reply
+}
+
+// SettledStats waits until svc has counted total requests over all its
+// endpoints and returns its stats. Stats are recorded when a handler
+// returns, after its reply went out, so a test that has its replies may
+// still have to wait for the counts.
+func SettledStats(tb testing.TB, svc micro.Service, total int) micro.Stats {
+	tb.Helper()
+	var stats micro.Stats
+	Eventually(tb, DefaultTimeout, func() bool {
+		stats = svc.Stats()
+		n := 0
+		for _, e := range stats.Endpoints {
+			n += e.NumRequests
+		}
+		return n == total
+	}, "service %s: %d requests counted", svc.Config().Name, total)
+	return stats
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use: a logger or a command
+// writes to it from its goroutines while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -92,16 +92,7 @@ func BenchmarkEchoChain(b *testing.B) {
 				{Name: "chain", Subject: "bench.chain", Conn: client},
 				{Name: "chain+timeout", Subject: "bench.timeout", Conn: client},
 			}
-			b.ResetTimer()
-			res := loadgen.Compare(targets, loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128)}, b.N, 200*time.Millisecond)
-			b.StopTimer()
-			for i, r := range res {
-				if r.Errors > 0 {
-					b.Fatalf("%s: %d of %d requests failed", targets[i].Name, r.Errors, r.Requests)
-				}
-				b.ReportMetric(r.NsPerRequest(), targets[i].Name+"-ns/req")
-				b.ReportMetric(r.AllocsPerRequest(), targets[i].Name+"-allocs/req")
-			}
+			res := loadgen.Bench(b, targets, loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128)}, 200*time.Millisecond)
 			for i, r := range res[1:] {
 				b.ReportMetric(loadgen.Ratio(r, res[0]), targets[i+1].Name+"-x-raw")
 			}

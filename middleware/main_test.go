@@ -37,15 +37,7 @@ func echo(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
 // serve mounts r on a new service on nc, shut down at cleanup.
 func serve(t testing.TB, nc *nats.Conn, name string, r *natsmux.Router) micro.Service {
 	t.Helper()
-	svc, err := micro.AddService(nc, micro.Config{Name: name, Version: "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
-		defer cancel()
-		_ = svc.Shutdown(ctx)
-	})
+	svc := microtest.AddService(t, nc, micro.Config{Name: name, Version: "1.0.0"})
 	if err := natsmux.Mount(svc, r); err != nil {
 		t.Fatal(err)
 	}

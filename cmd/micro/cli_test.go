@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,25 +28,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer is an output stream that a running command writes while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // invocation is how a test runs the command: its input, whether stdin and
 // stdout count as terminals, where signals come from, how long it may take
 // (microtest.DefaultTimeout unless set).
@@ -62,7 +41,7 @@ type invocation struct {
 
 // process is a command running in the test process.
 type process struct {
-	stdout, stderr syncBuffer
+	stdout, stderr microtest.Buffer
 	done           chan int // receives the exit code
 	timeout        time.Duration
 }
@@ -154,15 +133,7 @@ func newFixture(t *testing.T) *fixture {
 
 func addService(t *testing.T, nc *nats.Conn, cfg micro.Config, r *natsmux.Router) {
 	t.Helper()
-	svc, err := micro.AddService(nc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
-		defer cancel()
-		_ = svc.Shutdown(ctx)
-	})
+	svc := microtest.AddService(t, nc, cfg)
 	if err := natsmux.Mount(svc, r); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -157,4 +158,23 @@ func (r Result) Summary() string {
 	return fmt.Sprintf("%8.0f req/s  p50 %-9s p99 %-9s %5.1f allocs/req  %d errors",
 		r.Throughput(), r.Percentile(0.50).Round(time.Microsecond), r.Percentile(0.99).Round(time.Microsecond),
 		r.AllocsPerRequest(), r.Errors)
+}
+
+// Bench runs Compare inside a benchmark, one round of length round per
+// target for each b.N, fails it if any request failed, and reports each
+// target's ns/req and allocs/req. Callers report the ratios they care about
+// from the returned results.
+func Bench(b *testing.B, targets []Target, load Load, round time.Duration) []Result {
+	b.Helper()
+	b.ResetTimer()
+	res := Compare(targets, load, b.N, round)
+	b.StopTimer()
+	for i, r := range res {
+		if r.Errors > 0 {
+			b.Fatalf("%s: %d of %d requests failed", targets[i].Name, r.Errors, r.Requests)
+		}
+		b.ReportMetric(r.NsPerRequest(), targets[i].Name+"-ns/req")
+		b.ReportMetric(r.AllocsPerRequest(), targets[i].Name+"-allocs/req")
+	}
+	return res
 }

@@ -26,15 +26,7 @@ func TestMain(m *testing.M) {
 // cleanup.
 func mount(t *testing.T, nc *nats.Conn, cfg micro.Config, r *natsmux.Router, opts ...natsmux.ServeOption) micro.Service {
 	t.Helper()
-	svc, err := micro.AddService(nc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
-		defer cancel()
-		_ = svc.Shutdown(ctx)
-	})
+	svc := microtest.AddService(t, nc, cfg)
 	if err := natsmux.Mount(svc, r, opts...); err != nil {
 		t.Fatal(err)
 	}
