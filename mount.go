@@ -26,7 +26,7 @@ type ServeOption func(*serveConfig)
 type serveConfig struct {
 	errorHandler    ErrorHandler
 	shutdownTimeout time.Duration
-	onStart         func(micro.Service)
+	onStart         []func(micro.Service)
 }
 
 func newServeConfig(opts []ServeOption) serveConfig {
@@ -53,9 +53,9 @@ func WithShutdownTimeout(d time.Duration) ServeOption {
 
 // WithOnStart has Serve call fn with the service once every endpoint of the
 // router is live, for a log line with the instance id or for a test that
-// waits for readiness instead of polling.
+// waits for readiness instead of polling. Several are called in order.
 func WithOnStart(fn func(micro.Service)) ServeOption {
-	return func(sc *serveConfig) { sc.onStart = fn }
+	return func(sc *serveConfig) { sc.onStart = append(sc.onStart, fn) }
 }
 
 // Mount adds the endpoints of r's tree to svc. Endpoints registered on the
@@ -92,8 +92,8 @@ func Serve(ctx context.Context, nc *nats.Conn, cfg micro.Config, r *Router, opts
 		_ = svc.Stop()
 		return err
 	}
-	if sc.onStart != nil {
-		sc.onStart(svc)
+	for _, fn := range sc.onStart {
+		fn(svc)
 	}
 	select {
 	case <-ctx.Done():

@@ -329,13 +329,15 @@ func TestServeGracefulShutdown(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	started := make(chan micro.Service, 1)
+	started := make(chan micro.Service, 2)
+	onStart := natsmux.WithOnStart(func(svc micro.Service) { started <- svc })
 	go func() {
-		served <- natsmux.Serve(ctx, nc, micro.Config{Name: "graceful", Version: "1.0.0"}, r,
-			natsmux.WithOnStart(func(svc micro.Service) { started <- svc }))
+		served <- natsmux.Serve(ctx, nc, micro.Config{Name: "graceful", Version: "1.0.0"}, r, onStart, onStart)
 	}()
-	if svc := microtest.Receive(t, started, microtest.DefaultTimeout); len(svc.Info().Endpoints) != 1 {
-		t.Fatalf("OnStart before the endpoints were live: %+v", svc.Info())
+	for range 2 { // every hook is called
+		if svc := microtest.Receive(t, started, microtest.DefaultTimeout); len(svc.Info().Endpoints) != 1 {
+			t.Fatalf("OnStart before the endpoints were live: %+v", svc.Info())
+		}
 	}
 
 	var wg sync.WaitGroup

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -122,23 +123,101 @@ func requireFields(t reflect.Type, s *jsonschema.Schema, defs jsonschema.Definit
 		if !ok {
 			continue
 		}
-		if requiredByRules(f.Tag.Get("validate")) && !slices.Contains(s.Required, name) {
+		rules := fieldRules(f.Tag.Get("validate"))
+		if slices.Contains(rules, "required") && !slices.Contains(s.Required, name) {
 			s.Required = append(s.Required, name)
 		}
+		constrain(prop, f.Type, rules)
 		requireFromRules(f.Type, prop, defs, seen)
 	}
 }
 
-// requiredByRules reports whether a `validate` tag requires the field
-// itself, rather than the elements after "dive".
-func requiredByRules(tag string) bool {
+// fieldRules returns the rules of a `validate` tag that apply to the field
+// itself, those before "dive" (which apply to its elements).
+func fieldRules(tag string) []string {
+	var rules []string
 	for rule := range strings.SplitSeq(tag, ",") {
-		switch rule {
-		case "dive":
-			return false
-		case "required":
-			return true
+		if rule == "dive" {
+			break
+		}
+		if rule != "" {
+			rules = append(rules, rule)
 		}
 	}
-	return false
+	return rules
+}
+
+// constrain carries the bounds of a field's rules into its schema, so that
+// INFO shows them: min, max, gte, lte, gt, lt and len as minimum and maximum
+// for numbers, lengths for strings and counts for slices and maps; oneof as
+// an enum; email, url, uuid and datetime as formats. Other rules are only
+// checked, not published.
+func constrain(prop *jsonschema.Schema, t reflect.Type, rules []string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for _, rule := range rules {
+		name, param, _ := strings.Cut(rule, "=")
+		switch name {
+		case "email":
+			prop.Format = "email"
+		case "url":
+			prop.Format = "uri"
+		case "uuid":
+			prop.Format = "uuid"
+		case "datetime":
+			prop.Format = "date-time"
+		case "oneof":
+			for v := range strings.FieldsSeq(param) {
+				prop.Enum = append(prop.Enum, v)
+			}
+		case "min", "max", "gte", "lte", "gt", "lt", "len":
+			schemaBound(prop, t.Kind(), name, param)
+		}
+	}
+}
+
+// schemaBound sets one numeric bound on prop for a field of the given kind.
+func schemaBound(prop *jsonschema.Schema, kind reflect.Kind, rule, param string) {
+	switch kind {
+	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
+		n, err := strconv.ParseUint(param, 10, 64)
+		if err != nil {
+			return
+		}
+		lower, upper := &prop.MinLength, &prop.MaxLength
+		switch kind {
+		case reflect.Slice, reflect.Array:
+			lower, upper = &prop.MinItems, &prop.MaxItems
+		case reflect.Map:
+			lower, upper = &prop.MinProperties, &prop.MaxProperties
+		}
+		switch rule {
+		case "min", "gte":
+			*lower = &n
+		case "max", "lte":
+			*upper = &n
+		case "len":
+			*lower, *upper = &n, &n
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if _, err := strconv.ParseFloat(param, 64); err != nil {
+			return
+		}
+		v := json.Number(param)
+		switch rule {
+		case "min", "gte":
+			prop.Minimum = v
+		case "max", "lte":
+			prop.Maximum = v
+		case "gt":
+			prop.ExclusiveMinimum = v
+		case "lt":
+			prop.ExclusiveMaximum = v
+		case "len":
+			prop.Minimum, prop.Maximum = v, v
+		}
+	}
 }

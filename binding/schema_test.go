@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,6 +68,9 @@ func TestSchemaInInfo(t *testing.T) {
 		{"receipt with a wrong type", "create", binding.ResponseSchemaKey, `{"id":1,"total":3}`, false},
 		{"recursive", "tree", binding.RequestSchemaKey, `{"name":"a","children":[{"name":"b","children":[{"name":"c"}]}]}`, true},
 		{"recursive, missing name deep down", "tree", binding.RequestSchemaKey, `{"name":"a","children":[{"name":"b","children":[{}]}]}`, false},
+		{"minimum length from a rule", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"a","address":{"city":"Oslo"},"items":[{"sku":"a"}]}`, false},
+		{"minimum items from a rule", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[]}`, false},
+		{"maximum length from a rule", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[{"sku":"a"}],"note":"far more than twenty characters"}`, false},
 		{"generic", "tree", binding.ResponseSchemaKey, `{"items":[{"name":"a"}]}`, true},
 		{"generic, missing items", "tree", binding.ResponseSchemaKey, `{}`, false},
 	}
@@ -112,5 +116,63 @@ func TestSchemaMetadataIsCopied(t *testing.T) {
 	md[binding.RequestSchemaKey] = "changed"
 	if h.EndpointMetadata()[binding.RequestSchemaKey] == "changed" {
 		t.Error("EndpointMetadata returned the handler's own map")
+	}
+}
+
+// Bounds is a type whose validation rules all have a JSON Schema form.
+type Bounds struct {
+	Count   int               `json:"count" validate:"gt=0,lt=10"`
+	Exact   float64           `json:"exact" validate:"len=3"`
+	Tags    []string          `json:"tags" validate:"max=3,dive,min=2"`
+	Labels  map[string]string `json:"labels" validate:"min=1"`
+	Code    string            `json:"code" validate:"len=4"`
+	Color   string            `json:"color" validate:"oneof=red green"`
+	Site    string            `json:"site" validate:"url"`
+	ID      string            `json:"id" validate:"uuid"`
+	At      string            `json:"at" validate:"datetime=2006-01-02T15:04:05Z07:00"`
+	Comment string            `json:"comment" validate:"startswith=x"` // checked, not published
+}
+
+func TestSchemaBounds(t *testing.T) {
+	schema := binding.SchemaMetadata[Bounds, Bounds]()[binding.RequestSchemaKey]
+	compile(t, schema)
+	var doc struct {
+		Defs map[string]struct {
+			Properties map[string]map[string]any `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal([]byte(schema), &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Defs["Bounds"].Properties
+	tests := []struct {
+		field, keyword string
+		want           any
+	}{
+		{"count", "exclusiveMinimum", 0.0},
+		{"count", "exclusiveMaximum", 10.0},
+		{"exact", "minimum", 3.0},
+		{"exact", "maximum", 3.0},
+		{"tags", "maxItems", 3.0},
+		{"labels", "minProperties", 1.0},
+		{"code", "minLength", 4.0},
+		{"code", "maxLength", 4.0},
+		{"site", "format", "uri"},
+		{"id", "format", "uuid"},
+		{"at", "format", "date-time"},
+	}
+	for _, tt := range tests {
+		if got := props[tt.field][tt.keyword]; got != tt.want {
+			t.Errorf("%s.%s = %v, want %v", tt.field, tt.keyword, got, tt.want)
+		}
+	}
+	if got := fmt.Sprint(props["color"]["enum"]); got != "[red green]" {
+		t.Errorf("color enum %s", got)
+	}
+	if _, ok := props["tags"]["minItems"]; ok {
+		t.Error("a rule after dive bounded the slice instead of its elements")
+	}
+	if len(props["comment"]) != 1 {
+		t.Errorf("comment: %v, want only its type", props["comment"])
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/natsmux/natsmux/internal/loadgen"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
@@ -74,4 +76,49 @@ func BenchmarkSlowHandlerLimits(b *testing.B) {
 
 func limitName(n int) string {
 	return "limit-" + string(rune('0'+n/1000%10)) + string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10))
+}
+
+// BenchmarkHandoff measures what handing each message to another goroutine
+// costs a raw nats.go responder, the measurement behind the dispatcher's
+// inline fast path: inline (the callback replies), a goroutine per message,
+// and a pool of workers fed by a channel, each a 128-byte echo with 32
+// requesters.
+func BenchmarkHandoff(b *testing.B) {
+	srv := microtest.NewServer(b)
+	if err := loadgen.StartRaw(srv.Connect(b), "handoff.inline", 0); err != nil {
+		b.Fatal(err)
+	}
+	perMessage := srv.Connect(b)
+	if _, err := perMessage.QueueSubscribe("handoff.goroutine", "q", func(m *nats.Msg) {
+		go func() { _ = m.Respond(m.Data) }()
+	}); err != nil {
+		b.Fatal(err)
+	}
+	pooled := srv.Connect(b)
+	work := make(chan *nats.Msg, 1024)
+	for range 8 {
+		go func() {
+			for m := range work {
+				_ = m.Respond(m.Data)
+			}
+		}()
+	}
+	b.Cleanup(func() { close(work) })
+	if _, err := pooled.QueueSubscribe("handoff.pool", "q", func(m *nats.Msg) { work <- m }); err != nil {
+		b.Fatal(err)
+	}
+	for _, nc := range []*nats.Conn{perMessage, pooled} {
+		if err := nc.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	client := srv.Connect(b)
+	targets := []loadgen.Target{
+		{Name: "inline", Subject: "handoff.inline", Conn: client},
+		{Name: "goroutine", Subject: "handoff.goroutine", Conn: client},
+		{Name: "pool", Subject: "handoff.pool", Conn: client},
+	}
+	res := loadgen.Bench(b, targets, loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128)}, 200*time.Millisecond)
+	b.ReportMetric(loadgen.Ratio(res[1], res[0]), "goroutine-x-inline")
+	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "pool-x-inline")
 }

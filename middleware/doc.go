@@ -14,8 +14,9 @@
 //   - Logger: one log/slog record per request, its level from the result;
 //     LogHandler and LogEnricher stamp the records that handlers log with
 //     the request's trace, span and request ids, through slog-multi.
-//   - Metrics: OpenTelemetry metrics: messaging.process.duration, a request
-//     counter and the requests in flight.
+//   - Metrics: OpenTelemetry metrics: the messaging.process.duration
+//     histogram, whose count is the request count, and the requests in
+//     flight.
 //   - Recover: a panic becomes a 500 reply, with the panic and its stack
 //     kept for the logs.
 //   - Timeout: a deadline per request, with a 504 reply when it passes.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strconv"
 	"testing"
 
@@ -11,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
-	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -21,28 +20,12 @@ func TestMain(m *testing.M) {
 }
 
 // startService runs the service as main does, against a test server, and
-// returns a client once it answers.
+// returns a client connection.
 func startService(t *testing.T) *nats.Conn {
 	t.Helper()
 	srv := microtest.NewServer(t)
-	nc := srv.Connect(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Run(ctx, []app.Service{service(newStore())}, app.WithConn(app.ConnOptions{URL: srv.URL}),
-			app.WithLogger(slog.New(slog.DiscardHandler)))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := microtest.Receive(t, done, microtest.DefaultTimeout); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
-		infos, _ := micro.DiscoverInfo(ctx, nc, micro.WithDiscoveryMax(1))
-		return len(infos) == 1 && len(infos[0].Endpoints) == 4
-	}, "every endpoint is up")
-	return nc
+	exampletest.Start(t, srv, service(newStore()))
+	return srv.Connect(t)
 }
 
 func TestRequests(t *testing.T) {

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -22,17 +21,8 @@ func TestMain(m *testing.M) {
 // in PING, INFO and STATS.
 func TestWalkthrough(t *testing.T) {
 	srv := microtest.NewServer(t)
+	exampletest.Start(t, srv, service())
 	nc := srv.Connect(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Run(ctx, []app.Service{service()}, app.WithConn(app.ConnOptions{URL: srv.URL}),
-			app.WithLogger(slog.New(slog.DiscardHandler)))
-	}()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
-		_, err := nc.Request("demo.ECHO", nil, microtest.DefaultTimeout)
-		return err == nil
-	}, "demo.ECHO answers")
 
 	for _, payload := range []string{"Hello, world!", "", "second"} {
 		if reply := microtest.Request(t, nc, "demo.ECHO", []byte(payload)); string(reply.Data) != payload {
@@ -40,6 +30,7 @@ func TestWalkthrough(t *testing.T) {
 		}
 	}
 
+	ctx := context.Background()
 	infos, err := micro.DiscoverInfo(ctx, nc)
 	if err != nil || len(infos) != 1 {
 		t.Fatalf("INFO: %v, %v", infos, err)
@@ -58,13 +49,7 @@ func TestWalkthrough(t *testing.T) {
 	if err != nil || len(stats) != 1 {
 		t.Fatalf("STATS: %v, %v", stats, err)
 	}
-	// The readiness probe counts too.
-	if ep := stats[0].Endpoints[0]; ep.NumRequests != 4 || ep.NumErrors != 0 {
-		t.Errorf("STATS: %d requests, %d errors; want 4, 0", ep.NumRequests, ep.NumErrors)
-	}
-
-	cancel()
-	if err := microtest.Receive(t, done, microtest.DefaultTimeout); err != nil {
-		t.Errorf("Run: %v", err)
+	if ep := stats[0].Endpoints[0]; ep.NumRequests != 3 || ep.NumErrors != 0 {
+		t.Errorf("STATS: %d requests, %d errors; want 3, 0", ep.NumRequests, ep.NumErrors)
 	}
 }
