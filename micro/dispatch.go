@@ -20,9 +20,9 @@ import (
 //     slowEnter), the cost of a goroutine is noise next to the handler, so the
 //     leader hands each message to a new goroutine and goes back to receiving.
 //   - When a single call runs longer than handoffAfter while handlers are fast
-//     on average, a watchdog makes a new leader, as the Go scheduler hands off
-//     a P when a goroutine blocks in a system call. The old leader finishes its
-//     call and exits.
+//     on average, the service's watchdog makes a new leader, as the Go
+//     scheduler hands off a P when a goroutine blocks in a system call. The
+//     old leader finishes its call and exits.
 //
 // A slot is taken before a message is received, so at most maxConcurrency
 // handlers run and, at the limit, messages wait in the subscription's pending
@@ -51,20 +51,16 @@ type dispatcher struct {
 	// epoch), 0 when it runs none. The watchdog swaps it to 0 to depose the
 	// leader; the leader swaps it to 0 to stay leader. One of them wins.
 	inlineSince atomic.Int64
-	watchdog    *time.Timer
 }
 
 func newDispatcher(svc *service, ep *Endpoint, sub *nats.Subscription, maxConcurrency int) *dispatcher {
-	d := &dispatcher{
+	return &dispatcher{
 		svc:        svc,
 		ep:         ep,
 		sub:        sub,
 		slots:      make(chan struct{}, maxConcurrency),
 		concurrent: maxConcurrency > 1,
 	}
-	d.watchdog = time.AfterFunc(time.Hour, d.promote)
-	d.watchdog.Stop()
-	return d
 }
 
 func (d *dispatcher) start() {
@@ -96,9 +92,8 @@ func (d *dispatcher) lead() {
 		start := time.Now()
 		since := int64(start.Sub(epoch))
 		d.inlineSince.Store(since)
-		d.watchdog.Reset(handoffAfter)
+		d.svc.watchdog.alert()
 		d.serve(msg, start)
-		d.watchdog.Stop()
 		<-d.slots
 		if !d.inlineSince.CompareAndSwap(since, 0) {
 			return // deposed: a new leader took over during the call
@@ -106,17 +101,17 @@ func (d *dispatcher) lead() {
 	}
 }
 
-// promote runs on the watchdog's timer. If the leader's inline call has run
-// for handoffAfter, it starts a new leader. A late timer for a call that has
-// already ended finds a newer start time, or none, and does nothing.
-func (d *dispatcher) promote() {
+// promote makes a new leader if the leader's inline call started at or
+// before cutoff, and reports whether the leader runs a call at all.
+func (d *dispatcher) promote(cutoff int64) (busy bool) {
 	since := d.inlineSince.Load()
-	if since == 0 || time.Duration(int64(time.Since(epoch))-since) < handoffAfter {
-		return
+	if since == 0 {
+		return false
 	}
-	if d.inlineSince.CompareAndSwap(since, 0) {
+	if since <= cutoff && d.inlineSince.CompareAndSwap(since, 0) {
 		d.start()
 	}
+	return true
 }
 
 func (d *dispatcher) work(msg *nats.Msg) {

@@ -89,6 +89,7 @@ type service struct {
 	cancelHandlers context.CancelFunc
 
 	running   sync.WaitGroup // leaders, workers and discovery subscriptions
+	watchdog  *watchdog
 	drained   chan struct{}  // closed when running reaches zero after stop
 	done      chan struct{}  // closed after drained and DoneHandler
 	callbacks callbackQueue
@@ -128,6 +129,7 @@ func AddService(nc *nats.Conn, config Config) (Service, error) {
 		s.prefix = APIPrefix
 	}
 	s.handlerCtx, s.cancelHandlers = context.WithCancel(context.Background())
+	s.watchdog = newWatchdog()
 	s.callbacks.start(s.done)
 	s.ping, _ = json.Marshal(Ping{ServiceIdentity: s.identity(), Type: PingResponseType})
 	register(s)
@@ -297,7 +299,9 @@ func (s *service) addEndpoint(name, subject string, handler Handler, o *endpoint
 		return fmt.Errorf("adding endpoint %q: %w", name, ErrServiceStopped)
 	}
 	s.endpoints = append(s.endpoints, ep)
-	newDispatcher(s, ep, sub, o.maxConcurrency).start()
+	d := newDispatcher(s, ep, sub, o.maxConcurrency)
+	s.watchdog.watch(d)
+	d.start()
 	return nil
 }
 
@@ -487,6 +491,7 @@ func (s *service) stop() error {
 
 func (s *service) finish() {
 	s.running.Wait()
+	s.watchdog.close()
 	close(s.drained)
 	s.cancelHandlers()
 	if h := s.cfg.DoneHandler; h != nil {
