@@ -49,7 +49,11 @@ cover: ## Tests with coverage; writes coverage.html
 	$(GO) tool cover -html=coverage.out -o coverage.html
 
 .PHONY: bench
-bench: ## Benchmarks (BENCHTIME=1s)
+bench: ## The benchmark report: writes docs/benchmarks.md's report section and docs/benchmarks.svg
+	$(GO) run ./internal/cmd/benchreport
+
+.PHONY: bench-all
+bench-all: ## Every testing.B benchmark of every package (BENCHTIME=1s)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 .PHONY: interop

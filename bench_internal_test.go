@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/natsmux/natsmux/micro"
 )
 
@@ -16,6 +18,7 @@ type fakeRequest struct {
 
 func (f *fakeRequest) Respond(data []byte, _ ...micro.RespondOpt) error { return nil }
 func (f *fakeRequest) RespondJSON(any, ...micro.RespondOpt) error       { return nil }
+func (f *fakeRequest) RespondMsg(*nats.Msg) error                       { return nil }
 func (f *fakeRequest) Error(code, description string, data []byte, _ ...micro.RespondOpt) error {
 	return nil
 }

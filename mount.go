@@ -194,7 +194,11 @@ func (in *inbound) reply(req *Request, resp *Response, err error) bool {
 	if resp != nil {
 		data, h = resp.Data, resp.Header
 	}
-	err = mr.Respond(data, withHeaders(mergeHeaders(req.replyHeaders(), h))...)
+	if h = mergeHeaders(req.replyHeaders(), h); len(h) > 0 {
+		err = mr.RespondMsg(&nats.Msg{Data: data, Header: h})
+	} else {
+		err = mr.Respond(data)
+	}
 	if errors.Is(err, nats.ErrMaxPayload) {
 		// NATS refused the reply; tell the caller instead of letting it time out.
 		_ = mr.Error("500", "reply too large", nil, withHeaders(req.replyHeaders())...)

@@ -558,4 +558,14 @@ func TestReplyNow(t *testing.T) {
 	if natsmux.NewRequest("x", nil).ReplyNow(nil, nil) {
 		t.Error("ReplyNow on a request that is not being served reported a reply")
 	}
+
+	orig := natsmux.NewRequest("x", nil)
+	orig.ReplyHeader().Set("A", "orig")
+	clone := orig.Clone()
+	orig.MergeReplyHeader(clone) // nothing set on the clone
+	clone.ReplyHeader().Set("B", "clone")
+	orig.MergeReplyHeader(clone)
+	if orig.ReplyHeader().Get("A") != "orig" || orig.ReplyHeader().Get("B") != "clone" || clone.ReplyHeader().Get("A") != "" {
+		t.Errorf("merged reply headers: original %v, clone %v", orig.ReplyHeader(), clone.ReplyHeader())
+	}
 }

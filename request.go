@@ -117,6 +117,15 @@ func (r *Request) Clone() *Request {
 	return &c
 }
 
+// MergeReplyHeader sets on r the reply headers set on from, typically a
+// Clone of r whose handler finished in time, without allocating when from
+// has none.
+func (r *Request) MergeReplyHeader(from *Request) {
+	if len(from.replyHeader) > 0 {
+		maps.Copy(r.ReplyHeader(), from.replyHeader)
+	}
+}
+
 // replyHeaders returns the headers every reply to r carries: its clones'
 // ancestors' first, then its own.
 func (r *Request) replyHeaders() nats.Header {

@@ -538,3 +538,22 @@ func TestErrorArguments(t *testing.T) {
 		t.Errorf("error reply: %v %v %q", err, reply.Header, reply.Data)
 	}
 }
+
+func TestRespondMsg(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	svc := microtest.AddService(t, nc, micro.Config{Name: "msg", Version: "1.0.0"})
+	mustAdd(t, svc.AddEndpoint("e", micro.HandlerFunc(func(r micro.Request) {
+		_ = r.RespondMsg(&nats.Msg{Subject: "ignored", Data: r.Data(), Header: nats.Header{"X-Kind": {"msg"}}})
+	})))
+	reply := microtest.Request(t, nc, "e", []byte("payload"))
+	if string(reply.Data) != "payload" || reply.Header.Get("X-Kind") != "msg" {
+		t.Errorf("reply %q, headers %v", reply.Data, reply.Header)
+	}
+	if err := nc.Publish("e", nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := microtest.SettledStats(t, svc, 2).Endpoints[0]; s.NumErrors != 1 || !strings.Contains(s.LastError, "message does not have a reply") {
+		t.Errorf("stats after a RespondMsg without reply subject: %+v", s)
+	}
+}

@@ -31,6 +31,11 @@ type (
 		// RespondJSON sends the JSON encoding of v as the reply.
 		RespondJSON(any, ...RespondOpt) error
 
+		// RespondMsg sends msg's data and headers as the reply (its subject
+		// is set to the reply subject): one allocation fewer than Respond
+		// with WithHeaders. An extension of natsmux.
+		RespondMsg(msg *nats.Msg) error
+
 		// Error sends an ADR-32 error reply: the Nats-Service-Error and
 		// Nats-Service-Error-Code headers, with data as payload. Code and
 		// description must not be empty; code should be a number.
@@ -157,14 +162,27 @@ func callerTimeout(h nats.Header) (time.Duration, bool) {
 }
 
 func (r *request) Respond(data []byte, opts ...RespondOpt) error {
-	var err error
 	if len(opts) == 0 {
+		return r.respond(nil, data)
+	}
+	m := &nats.Msg{Data: data}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return r.respond(m, nil)
+}
+
+func (r *request) RespondMsg(m *nats.Msg) error {
+	return r.respond(m, nil)
+}
+
+// respond publishes m, or data when m is nil, as the reply, and records a
+// failure for the stats.
+func (r *request) respond(m *nats.Msg, data []byte) error {
+	var err error
+	if m == nil {
 		err = r.publish(data)
 	} else {
-		m := &nats.Msg{Data: data}
-		for _, opt := range opts {
-			opt(m)
-		}
 		err = r.publishMsg(m)
 	}
 	if err != nil {

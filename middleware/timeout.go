@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/natsmux/natsmux"
@@ -47,9 +46,7 @@ func Timeout(d time.Duration) natsmux.Middleware {
 			if !expire.Stop() {
 				return nil, natsmux.ErrTimeout // answered at the deadline; this result is late
 			}
-			if h := inner.ReplyHeader(); len(h) > 0 {
-				maps.Copy(req.ReplyHeader(), h)
-			}
+			req.MergeReplyHeader(inner)
 			return resp, err
 		})
 	}
