@@ -90,8 +90,8 @@ type service struct {
 
 	running   sync.WaitGroup // leaders, workers and discovery subscriptions
 	watchdog  *watchdog
-	drained   chan struct{}  // closed when running reaches zero after stop
-	done      chan struct{}  // closed after drained and DoneHandler
+	drained   chan struct{} // closed when running reaches zero after stop
+	done      chan struct{} // closed after drained and DoneHandler
 	callbacks callbackQueue
 }
 
