@@ -52,7 +52,9 @@ type (
 		DoneHandler DoneHandler
 
 		// ErrorHandler is called on asynchronous errors of the service's
-		// subscriptions (slow consumer, permissions), failed discovery replies
+		// subscriptions (slow consumer, permissions), on the connection's
+		// callback goroutine before the connection's own error handler; and,
+		// from the service's callback goroutine, on failed discovery replies
 		// and recovered panics. The service keeps running.
 		ErrorHandler ErrHandler
 

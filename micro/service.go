@@ -162,8 +162,10 @@ func (s *service) addDefaultEndpoint(ec *EndpointConfig) error {
 	})
 }
 
-// abort undoes a failed AddService.
+// abort undoes a failed AddService. The service never ran, so its
+// DoneHandler is not called.
 func (s *service) abort() {
+	s.cfg.DoneHandler = nil
 	_ = s.stop()
 	<-s.done
 }
@@ -501,7 +503,9 @@ func (s *service) finish() {
 }
 
 // handleAsyncErr counts an asynchronous error of one of the service's
-// subscriptions and reports it.
+// subscriptions and reports it. It runs on the connection's callback
+// goroutine and calls ErrorHandler there, before the connection's own error
+// handler runs, as nats.go's micro does.
 func (s *service) handleAsyncErr(sub *nats.Subscription, err error) {
 	if sub == nil {
 		return
@@ -518,8 +522,8 @@ func (s *service) handleAsyncErr(sub *nats.Subscription, err error) {
 		owned = owned || v == sub
 	}
 	s.mu.Unlock()
-	if owned {
-		s.reportError(&NATSError{Subject: sub.Subject, Description: err.Error(), err: err})
+	if h := s.cfg.ErrorHandler; owned && h != nil {
+		h(s, &NATSError{Subject: sub.Subject, Description: err.Error(), err: err})
 	}
 }
 

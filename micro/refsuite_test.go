@@ -1,0 +1,117 @@
+package micro_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestNatsGoMicroSuite runs nats.go's own tests of its micro package, and
+// its examples, against this package: a program written against nats.go's
+// micro compiles against ours once its import path changes, and passes the
+// same behaviour checks. The files are taken from the module cache when the
+// test runs, not copied into this repository; only their import of micro is
+// rewritten, and their server helper (which needs a test service of
+// Synadia's) is replaced by an in-process nats-server.
+func TestNatsGoMicroSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a separate module")
+	}
+	natsgo := goList(t, "-m", "-f", "{{.Dir}}", "github.com/nats-io/nats.go")
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sources, err := filepath.Glob(filepath.Join(natsgo, "micro", "example*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources = append(sources, filepath.Join(natsgo, "micro", "test", "service_test.go"))
+	for _, src := range sources {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = []byte(strings.ReplaceAll(string(data), `"github.com/nats-io/nats.go/micro"`, `"github.com/natsmux/natsmux/micro"`))
+		writeFile(t, filepath.Join(dir, filepath.Base(src)), string(data))
+	}
+	writeFile(t, filepath.Join(dir, "server_test.go"), suiteServerHelper)
+	writeFile(t, filepath.Join(dir, "go.mod"), "module natsgo-micro-suite\n\ngo 1.26\n\nrequire (\n"+
+		"\tgithub.com/natsmux/natsmux v0.0.0\n"+
+		"\tgithub.com/nats-io/nats.go "+goList(t, "-m", "-f", "{{.Version}}", "github.com/nats-io/nats.go")+"\n"+
+		"\tgithub.com/nats-io/nats-server/v2 "+goList(t, "-m", "-f", "{{.Version}}", "github.com/nats-io/nats-server/v2")+"\n"+
+		")\n\nreplace github.com/natsmux/natsmux => "+repo+"\n")
+	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "go.sum"), string(sum))
+
+	cmd := exec.Command(goTool(), "test", "-count=1", "-mod=mod", "-v", ".")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nats.go's micro tests fail against natsmux micro: %v\n%s", err, out)
+	}
+	passed := regexp.MustCompile(`(?m)^--- PASS: (\S+)`).FindAllStringSubmatch(string(out), -1)
+	if len(passed) < 20 {
+		t.Fatalf("only %d of nats.go's micro tests ran:\n%s", len(passed), out)
+	}
+	t.Logf("%d tests of nats.go's micro (and its examples) pass against natsmux micro", len(passed))
+}
+
+// suiteServerHelper gives nats.go's tests the helper they expect.
+const suiteServerHelper = `package micro_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+func withServer(t *testing.T, fn func(*testing.T, *nats.Conn)) {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	fn(t, nc)
+}
+`
+
+func goTool() string {
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+func goList(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(goTool(), append([]string{"list"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
