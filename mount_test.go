@@ -1,7 +1,6 @@
 package natsmux_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -163,9 +162,7 @@ func TestExposingErrorHandler(t *testing.T) {
 }
 
 func TestPanicWithoutRecoverMiddleware(t *testing.T) {
-	var logs bytes.Buffer
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	logs := captureDefaultLog(t)
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
 	r := natsmux.NewRouter()
@@ -469,9 +466,7 @@ func waitServing(t *testing.T, nc *nats.Conn, name string, endpoints int) {
 }
 
 func TestAbortHandler(t *testing.T) {
-	var logs bytes.Buffer
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	logs := captureDefaultLog(t)
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
 	r := natsmux.NewRouter()
@@ -485,7 +480,7 @@ func TestAbortHandler(t *testing.T) {
 	if s := microtest.SettledStats(t, svc, 1).Endpoints[0]; s.NumErrors != 0 {
 		t.Errorf("stats: %+v", s)
 	}
-	if logs.Len() != 0 {
+	if logs.String() != "" {
 		t.Errorf("an abort was logged: %s", logs.String())
 	}
 	_, err := r.ServeNATS(context.Background(), natsmux.NewRequest("abort", nil))
@@ -568,4 +563,15 @@ func TestReplyNow(t *testing.T) {
 	if orig.ReplyHeader().Get("A") != "orig" || orig.ReplyHeader().Get("B") != "clone" || clone.ReplyHeader().Get("A") != "" {
 		t.Errorf("merged reply headers: original %v, clone %v", orig.ReplyHeader(), clone.ReplyHeader())
 	}
+}
+
+// captureDefaultLog sends slog's default logger to a buffer, as JSON, until
+// the test ends.
+func captureDefaultLog(t *testing.T) *microtest.Buffer {
+	t.Helper()
+	logs := &microtest.Buffer{}
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	slog.SetDefault(slog.New(slog.NewJSONHandler(logs, nil)))
+	return logs
 }

@@ -1,13 +1,11 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -135,16 +133,7 @@ func (m meter) collect(t testing.TB) map[string]metricdata.Aggregation {
 }
 
 // logSink collects JSON log lines, safe for concurrent writers.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
+type logSink struct{ microtest.Buffer }
 
 // handler is a JSON handler on the sink that logs everything.
 func (s *logSink) handler() slog.Handler {
@@ -153,9 +142,7 @@ func (s *logSink) handler() slog.Handler {
 
 // lines returns the raw lines logged so far.
 func (s *logSink) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSpace(s.buf.String()), "\n")
+	return strings.Split(strings.TrimSpace(s.String()), "\n")
 }
 
 // records returns the records logged so far, decoded, with message msg (all
