@@ -1,24 +1,12 @@
 package app_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nkeys"
 	"github.com/spf13/pflag"
 
 	"github.com/natsmux/natsmux/app"
@@ -78,8 +66,10 @@ func TestConnOptionsFlagNames(t *testing.T) {
 
 func TestConnOptionsErrors(t *testing.T) {
 	dir := t.TempDir()
-	file := writeFile(t, dir, "exists", "x")
-	missing := filepath.Join(dir, "missing")
+	file, missing := filepath.Join(dir, "exists"), filepath.Join(dir, "missing")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		o    app.ConnOptions
@@ -87,7 +77,7 @@ func TestConnOptionsErrors(t *testing.T) {
 	}{
 		{"password without user", app.ConnOptions{Password: "p"}, "a password needs a user"},
 		{"two methods", app.ConnOptions{User: "u", Token: "t"}, "choose one way to authenticate, not --user and --token"},
-		{"three methods", app.ConnOptions{Token: "t", Creds: file, NKey: writeSeed(t, dir)}, "not --token and --creds and --nkey"},
+		{"three methods", app.ConnOptions{Token: "t", Creds: file, NKey: microtest.NewNKeyUser(t).SeedFile}, "not --token and --creds and --nkey"},
 		{"missing creds", app.ConnOptions{Creds: missing}, "credentials file: stat " + missing},
 		{"missing nkey", app.ConnOptions{NKey: missing}, "nkey seed file:"},
 		{"bad nkey", app.ConnOptions{NKey: file}, "nkey seed file:"},
@@ -112,14 +102,7 @@ func TestConnOptionsErrors(t *testing.T) {
 // TestConnectAuthenticates connects to servers that require each kind of
 // authentication, with the right and a wrong secret.
 func TestConnectAuthenticates(t *testing.T) {
-	dir := t.TempDir()
-	seedFile, pub := writeSeed(t, dir), ""
-	if kp, err := nkeys.FromSeed(mustRead(t, seedFile)); err != nil {
-		t.Fatal(err)
-	} else if pub, err = kp.PublicKey(); err != nil {
-		t.Fatal(err)
-	}
-	pki := newPKI(t, dir)
+	user, pki := microtest.NewNKeyUser(t), microtest.NewPKI(t)
 
 	tests := []struct {
 		name        string
@@ -129,10 +112,9 @@ func TestConnectAuthenticates(t *testing.T) {
 		{"user and password", microtest.WithUserPassword("alice", "s3cret"),
 			app.ConnOptions{User: "alice", Password: "s3cret"}, app.ConnOptions{User: "alice", Password: "nope"}},
 		{"token", microtest.WithToken("t0ken"), app.ConnOptions{Token: "t0ken"}, app.ConnOptions{Token: "nope"}},
-		{"nkey", microtest.WithOptions(func(o *server.Options) { o.Nkeys = []*server.NkeyUser{{Nkey: pub}} }),
-			app.ConnOptions{NKey: seedFile}, app.ConnOptions{}},
-		{"mutual TLS", microtest.WithOptions(pki.serverOptions),
-			app.ConnOptions{TLSCert: pki.clientCert, TLSKey: pki.clientKey, TLSCA: pki.ca}, app.ConnOptions{TLSCA: pki.ca}},
+		{"nkey", microtest.WithNKeyUsers(user), app.ConnOptions{NKey: user.SeedFile}, app.ConnOptions{}},
+		{"mutual TLS", microtest.WithTLS(pki, true),
+			app.ConnOptions{TLSCert: pki.CertFile, TLSKey: pki.KeyFile, TLSCA: pki.CAFile}, app.ConnOptions{TLSCA: pki.CAFile}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,113 +153,4 @@ func TestServerURLDefault(t *testing.T) {
 	if got := (app.ConnOptions{URL: "nats://x:1"}).ServerURL(); got != "nats://x:1" {
 		t.Errorf("set %q", got)
 	}
-}
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// writeSeed writes a new user nkey seed and returns its file.
-func writeSeed(t *testing.T, dir string) string {
-	t.Helper()
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, err := kp.Seed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeFile(t, dir, "user-"+strings.ToLower(string(seed[len(seed)-6:]))+".nk", string(seed))
-}
-
-// pki is a throwaway certificate authority with a server certificate for
-// 127.0.0.1 and a client certificate, as PEM files.
-type pki struct {
-	ca, clientCert, clientKey string
-	serverTLS                 *tls.Config
-}
-
-func newPKI(t *testing.T, dir string) *pki {
-	t.Helper()
-	caKey, caCert, caDER := issue(t, nil, nil, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "test CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign,
-	})
-	serverKey, _, serverDER := issue(t, caKey, caCert, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "server"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
-	clientKey, _, clientDER := issue(t, caKey, caCert, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "client"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	return &pki{
-		ca:         writeFile(t, dir, "ca.pem", pemBlock("CERTIFICATE", caDER)),
-		clientCert: writeFile(t, dir, "client.pem", pemBlock("CERTIFICATE", clientDER)),
-		clientKey:  writeFile(t, dir, "client-key.pem", pemBlock("EC PRIVATE KEY", marshalKey(t, clientKey))),
-		serverTLS: &tls.Config{
-			Certificates: []tls.Certificate{{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}},
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			ClientCAs:    pool,
-			MinVersion:   tls.VersionTLS12,
-		},
-	}
-}
-
-func (p *pki) serverOptions(o *server.Options) {
-	o.TLSConfig = p.serverTLS
-	o.TLSVerify = true
-	o.TLSTimeout = 2
-}
-
-// issue creates a key and a certificate for tmpl, signed by parent (self-signed when nil).
-func issue(t *testing.T, parentKey *ecdsa.PrivateKey, parent, tmpl *x509.Certificate) (*ecdsa.PrivateKey, *x509.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert, der
-}
-
-func marshalKey(t *testing.T, key *ecdsa.PrivateKey) []byte {
-	t.Helper()
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
-func pemBlock(typ string, der []byte) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
 }

@@ -9,6 +9,8 @@
 // down through t.Cleanup. Options add authentication or JetStream; servers
 // have neither by default. Server.Connect returns a client closed by the
 // test's cleanup. Nothing needs to be installed: `go test ./...` is enough.
+// NewPKI and NewNKeyUser make throwaway certificates and nkeys, with their
+// files, for WithTLS (TLS and mutual TLS) and WithNKeyUsers.
 //
 // Eventually, Receive and Closed wait for a condition, a value or a closed
 // channel with a deadline, failing the test with a readable message; Request

@@ -67,7 +67,7 @@ func WithToken(token string) Option {
 }
 
 // WithOptions gives direct access to the server options for anything the
-// other options do not cover (TLS, nkeys, accounts, permissions, limits).
+// other options do not cover (accounts, permissions, limits, clustering).
 func WithOptions(fn func(*server.Options)) Option {
 	return func(c *config) { fn(c.opts) }
 }

@@ -3,16 +3,10 @@ package scaletest
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,7 +18,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nkeys"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/micro"
@@ -39,16 +32,14 @@ const refusal = 250 * time.Millisecond
 // credentials, and checks that a client without them is refused with an
 // error that says why.
 func TestAuthMethods(t *testing.T) {
-	pki := newPKI(t)
-	userPub, userOpt := newNkeyUser(t)
-	_, strangerOpt := newNkeyUser(t)
+	pki := microtest.NewPKI(t)
+	user, stranger := microtest.NewNKeyUser(t), microtest.NewNKeyUser(t)
 
 	tests := []struct {
 		name   string
-		server []microtest.Option
-		good   []nats.Option // what service and caller connect with
-		bad    []nats.Option // what a refused client connects with
-		refuse []string      // the refused client's error has one of these
+		server []microtest.Option // service and caller connect with what these imply
+		bad    []nats.Option      // what a refused client connects with
+		refuse []string           // the refused client's error has one of these
 	}{
 		{
 			name:   "user and password",
@@ -57,26 +48,21 @@ func TestAuthMethods(t *testing.T) {
 			refuse: []string{"nats: Authorization Violation"},
 		},
 		{
-			name: "nkey",
-			server: []microtest.Option{microtest.WithOptions(func(o *server.Options) {
-				o.Nkeys = []*server.NkeyUser{{Nkey: userPub}}
-			})},
-			good:   []nats.Option{userOpt},
-			bad:    []nats.Option{strangerOpt},
+			name:   "nkey",
+			server: []microtest.Option{microtest.WithNKeyUsers(user)},
+			bad:    []nats.Option{stranger.Option()},
 			refuse: []string{"nats: Authorization Violation"},
 		},
 		{
 			name:   "TLS",
-			server: []microtest.Option{pki.serverTLS(false)},
-			good:   []nats.Option{nats.Secure(pki.clientConfig(false))},
+			server: []microtest.Option{microtest.WithTLS(pki, false)},
 			bad:    []nats.Option{nats.Secure(&tls.Config{MinVersion: tls.VersionTLS12})},
 			refuse: []string{"x509: certificate signed by unknown authority"},
 		},
 		{
 			name:   "mutual TLS",
-			server: []microtest.Option{pki.serverTLS(true)},
-			good:   []nats.Option{nats.Secure(pki.clientConfig(true))},
-			bad:    []nats.Option{nats.Secure(pki.clientConfig(false))},
+			server: []microtest.Option{microtest.WithTLS(pki, true)},
+			bad:    []nats.Option{nats.Secure(pki.ClientTLS(false))},
 			// With TLS 1.3 the client may finish its handshake before the
 			// server checks its certificate and only see the connection
 			// close when it writes.
@@ -86,8 +72,8 @@ func TestAuthMethods(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := microtest.NewServer(t, tt.server...)
-			svc := mount(t, srv.Connect(t, tt.good...), micro.Config{Name: "secure", Version: "1.0.0"}, echoRouter(echoSubject))
-			caller := srv.Connect(t, tt.good...)
+			svc := mount(t, srv.Connect(t), micro.Config{Name: "secure", Version: "1.0.0"}, echoRouter(echoSubject))
+			caller := srv.Connect(t)
 			if reply := microtest.Request(t, caller, echoSubject, []byte("hi")); string(reply.Data) != "hi" {
 				t.Errorf("reply %q", reply.Data)
 			}
@@ -109,105 +95,6 @@ func TestAuthMethods(t *testing.T) {
 			}
 		})
 	}
-}
-
-// newNkeyUser returns the public key of a new user nkey and the option that
-// authenticates with it, signing the server's nonce.
-func newNkeyUser(t *testing.T) (string, nats.Option) {
-	t.Helper()
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := kp.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub, nats.Nkey(pub, kp.Sign)
-}
-
-// pki is a certificate authority made for one test, with a server
-// certificate for 127.0.0.1 and a client certificate.
-type pki struct {
-	pool           *x509.CertPool
-	server, client tls.Certificate
-}
-
-func newPKI(t *testing.T) *pki {
-	t.Helper()
-	caKey := newKey(t)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "scaletest CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	issue := func(serial int64, name string, usage x509.ExtKeyUsage, ips ...net.IP) tls.Certificate {
-		key := newKey(t)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: name},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  ips,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	}
-	p.server = issue(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, net.IPv4(127, 0, 0, 1))
-	p.client = issue(3, "orders-svc", x509.ExtKeyUsageClientAuth)
-	return p
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-// serverTLS makes the server require TLS, and client certificates signed by
-// the CA when mutual.
-func (p *pki) serverTLS(mutual bool) microtest.Option {
-	return microtest.WithOptions(func(o *server.Options) {
-		o.TLS = true
-		o.TLSTimeout = 2
-		o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
-		if mutual {
-			o.TLSVerify = true
-			o.TLSConfig.ClientAuth = tls.RequireAndVerifyClientCert
-			o.TLSConfig.ClientCAs = p.pool
-		}
-	})
-}
-
-// clientConfig trusts the CA and presents the client certificate when
-// withCert.
-func (p *pki) clientConfig(withCert bool) *tls.Config {
-	cfg := &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12}
-	if withCert {
-		cfg.Certificates = []tls.Certificate{p.client}
-	}
-	return cfg
 }
 
 // permissionsFromDocs loads the nats-server configuration block of
