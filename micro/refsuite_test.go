@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -52,7 +51,7 @@ func TestNatsGoMicroSuite(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "go.sum"), string(sum))
 
-	cmd := exec.Command(goTool(), "test", "-count=1", "-mod=mod", "-v", ".")
+	cmd := exec.Command("go", "test", "-count=1", "-mod=mod", "-v", ".")
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -96,13 +95,9 @@ func withServer(t *testing.T, fn func(*testing.T, *nats.Conn)) {
 }
 `
 
-func goTool() string {
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
-
 func goList(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(goTool(), append([]string{"list"}, args...)...).Output()
+	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
 	if err != nil {
 		t.Fatalf("go list %v: %v", args, err)
 	}
