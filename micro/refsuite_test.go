@@ -16,6 +16,8 @@ import (
 // test runs, not copied into this repository; only their import of micro is
 // rewritten, and their server helper (which needs a test service of
 // Synadia's) is replaced by an in-process nats-server.
+//
+// One test is left out, on purpose: see concurrencyDependent.
 func TestNatsGoMicroSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a separate module")
@@ -51,18 +53,28 @@ func TestNatsGoMicroSuite(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "go.sum"), string(sum))
 
-	cmd := exec.Command("go", "test", "-count=1", "-mod=mod", "-v", ".")
+	cmd := exec.Command("go", "test", "-count=1", "-mod=mod", "-v", "-skip", "^"+concurrencyDependent+"$", ".")
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("nats.go's micro tests fail against natsmux micro: %v\n%s", err, out)
 	}
 	passed := regexp.MustCompile(`(?m)^--- PASS: (\S+)`).FindAllStringSubmatch(string(out), -1)
-	if len(passed) < 20 {
+	if len(passed) < 20 || strings.Contains(string(out), "--- SKIP") {
 		t.Fatalf("only %d of nats.go's micro tests ran:\n%s", len(passed), out)
 	}
-	t.Logf("%d tests of nats.go's micro (and its examples) pass against natsmux micro", len(passed))
+	t.Logf("%d tests of nats.go's micro (and its examples) pass against natsmux micro; %s left out", len(passed), concurrencyDependent)
 }
+
+// concurrencyDependent counts slow-consumer episodes on an endpoint with a
+// pending limit of 1 whose handler blocks, expecting one: with nats.go's
+// serial handling every later message is dropped in the same episode. Our
+// endpoint goes on receiving while a handler blocks (a new leader takes the
+// next message), so the backlog clears and a second burst of drops can be a
+// second episode, counted and reported again. It passes when all the messages
+// arrive before the hand-off, and fails otherwise; the difference is the
+// deliberate one of docs/micro.md (concurrent handling).
+const concurrencyDependent = "TestServiceSlowConsumerOnEndpoint"
 
 // suiteServerHelper gives nats.go's tests the helper they expect.
 const suiteServerHelper = `package micro_test
