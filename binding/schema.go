@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/invopop/jsonschema"
 )
@@ -150,7 +151,8 @@ func fieldRules(tag string) []string {
 // constrain carries the bounds of a field's rules into its schema, so that
 // INFO shows them: min, max, gte, lte, gt, lt and len as minimum and maximum
 // for numbers, lengths for strings and counts for slices and maps; oneof as
-// an enum; email, url, uuid and datetime as formats. Other rules are only
+// an enum; email, url, uuid and datetime (with an RFC 3339 or date-only
+// layout) as formats, unless a jsonschema tag set one. Other rules are only
 // checked, not published.
 func constrain(prop *jsonschema.Schema, t reflect.Type, rules []string) {
 	for t.Kind() == reflect.Pointer {
@@ -159,14 +161,10 @@ func constrain(prop *jsonschema.Schema, t reflect.Type, rules []string) {
 	for _, rule := range rules {
 		name, param, _ := strings.Cut(rule, "=")
 		switch name {
-		case "email":
-			prop.Format = "email"
-		case "url":
-			prop.Format = "uri"
-		case "uuid":
-			prop.Format = "uuid"
-		case "datetime":
-			prop.Format = "date-time"
+		case "email", "url", "uuid", "datetime":
+			if prop.Format == "" { // a jsonschema tag's format wins
+				prop.Format = formatOf(name, param)
+			}
 		case "oneof":
 			for v := range strings.FieldsSeq(param) {
 				prop.Enum = append(prop.Enum, v)
@@ -175,6 +173,27 @@ func constrain(prop *jsonschema.Schema, t reflect.Type, rules []string) {
 			schemaBound(prop, t.Kind(), name, param)
 		}
 	}
+}
+
+// formatOf returns the JSON Schema format of a validation rule: email, uri,
+// uuid, or for datetime the format its layout matches (date-time for RFC
+// 3339, date for 2006-01-02), "" for another layout.
+func formatOf(rule, layout string) string {
+	switch rule {
+	case "email":
+		return "email"
+	case "url":
+		return "uri"
+	case "uuid":
+		return "uuid"
+	}
+	switch layout {
+	case time.RFC3339, time.RFC3339Nano:
+		return "date-time"
+	case time.DateOnly:
+		return "date"
+	}
+	return ""
 }
 
 // schemaBound sets one numeric bound on prop for a field of the given kind.

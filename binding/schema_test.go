@@ -130,6 +130,8 @@ type Bounds struct {
 	Site    string            `json:"site" validate:"url"`
 	ID      string            `json:"id" validate:"uuid"`
 	At      string            `json:"at" validate:"datetime=2006-01-02T15:04:05Z07:00"`
+	Day     string            `json:"day" validate:"datetime=2006-01-02"`
+	Tagged  string            `json:"tagged" jsonschema:"format=hostname" validate:"url"`
 	Comment string            `json:"comment" validate:"startswith=x"` // checked, not published
 }
 
@@ -160,6 +162,8 @@ func TestSchemaBounds(t *testing.T) {
 		{"site", "format", "uri"},
 		{"id", "format", "uuid"},
 		{"at", "format", "date-time"},
+		{"day", "format", "date"},
+		{"tagged", "format", "hostname"},
 	}
 	for _, tt := range tests {
 		if got := props[tt.field][tt.keyword]; got != tt.want {
