@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -147,7 +146,11 @@ type inbound struct {
 	ctx     requestContext
 	mr      micro.Request
 	adapter *adapter
-	replied atomic.Bool
+	// mu is held while a reply is sent, so that Handle, whose return makes
+	// micro record the request's stats, waits for a ReplyNow in progress on
+	// another goroutine and the stats see its outcome.
+	mu      sync.Mutex
+	replied bool
 }
 
 func (a *adapter) Handle(mr micro.Request) {
@@ -167,9 +170,12 @@ func (a *adapter) Handle(mr micro.Request) {
 // reply answers the request with the first result it is given: what the
 // chain returns, or what ReplyNow sent earlier.
 func (in *inbound) reply(req *Request, resp *Response, err error) bool {
-	if !in.replied.CompareAndSwap(false, true) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.replied {
 		return false
 	}
+	in.replied = true
 	if errors.Is(err, ErrAbortHandler) {
 		return true
 	}

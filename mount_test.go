@@ -575,3 +575,44 @@ func captureDefaultLog(t *testing.T) *microtest.Buffer {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(logs, nil)))
 	return logs
 }
+
+// TestReplyNowFinishesBeforeStats: when ReplyNow is still sending on another
+// goroutine as the chain returns, the request is not counted until that
+// reply is out, so the stats see its error.
+func TestReplyNowFinishesBeforeStats(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	inErrorHandler, release, returned := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	r := natsmux.NewRouter()
+	r.Use(func(next natsmux.Handler) natsmux.Handler {
+		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			resp, err := next.ServeNATS(ctx, req)
+			close(returned)
+			return resp, err
+		})
+	})
+	r.HandleFunc("early", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+		go req.ReplyNow(nil, natsmux.ErrConflict)
+		<-inErrorHandler
+		return natsmux.Reply([]byte("dropped")), nil
+	})
+	slow := natsmux.WithErrorHandler(func(ctx context.Context, req *natsmux.Request, err error) *natsmux.Error {
+		close(inErrorHandler)
+		<-release
+		return natsmux.DefaultErrorHandler(ctx, req, err)
+	})
+	svc := mountService(t, nc, micro.Config{Name: "early", Version: "1.0.0"}, r, slow)
+	reply := make(chan *nats.Msg, 1)
+	go func() {
+		m, _ := nc.Request("early", nil, microtest.DefaultTimeout)
+		reply <- m
+	}()
+	microtest.Closed(t, returned, microtest.DefaultTimeout, "the chain")
+	close(release)
+	if m := microtest.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "409" {
+		t.Fatalf("reply %v", m)
+	}
+	if s := microtest.SettledStats(t, svc, 1).Endpoints[0]; s.NumErrors != 1 || s.LastError != "409:conflict" {
+		t.Errorf("stats %+v", s)
+	}
+}

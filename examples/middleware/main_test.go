@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -172,13 +173,22 @@ func TestLimitAndTimeout(t *testing.T) {
 		}
 	}
 
+	var last *micro.EndpointStats
 	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
 		stats, _ := micro.DiscoverStats(context.Background(), nc, micro.WithDiscoveryMax(1))
-		for _, ep := range stats[0].Endpoints {
-			if ep.Name == "run" {
-				return ep.NumRequests == maxJobs+1 && ep.NumErrors == maxJobs+1
+		for _, s := range stats {
+			for _, ep := range s.Endpoints {
+				if ep.Name == "run" {
+					last = ep
+					return ep.NumRequests == maxJobs+1 && ep.NumErrors == maxJobs+1
+				}
 			}
 		}
 		return false
-	}, "stats count %d jobs, all errors", maxJobs+1)
+	}, "stats count %d jobs, all errors; last seen %+v", maxJobs+1, lastSeen{&last})
 }
+
+// lastSeen prints the stats an Eventually saw last, when it fails.
+type lastSeen struct{ p **micro.EndpointStats }
+
+func (l lastSeen) String() string { return fmt.Sprintf("%+v", *l.p) }
