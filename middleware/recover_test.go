@@ -3,8 +3,10 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/micro"
@@ -56,15 +58,33 @@ func TestRecover(t *testing.T) {
 	}
 }
 
-func TestRecoverLetsAbortThrough(t *testing.T) {
-	h := middleware.Recover()(natsmux.HandlerFunc(func(context.Context, *natsmux.Request) (*natsmux.Response, error) {
-		panic(natsmux.ErrAbortHandler)
-	}))
-	defer func() {
-		if v := recover(); v != natsmux.ErrAbortHandler { //nolint:errorlint // the sentinel is panicked
-			t.Errorf("panic %v, want natsmux.ErrAbortHandler", v)
-		}
-	}()
-	_, _ = h.ServeNATS(context.Background(), natsmux.NewRequest("h", nil))
-	t.Error("no panic")
+// TestAbortPassesThrough: every middleware lets natsmux.ErrAbortHandler go
+// on up, so that the adapter ends the request without a reply or a log.
+func TestAbortPassesThrough(t *testing.T) {
+	tests := []struct {
+		name string
+		mw   natsmux.Middleware
+	}{
+		{"Recover", middleware.Recover()},
+		{"Timeout", middleware.Timeout(time.Minute)},
+		{"RequestID", middleware.RequestID()},
+		{"Logger", middleware.Logger(middleware.WithLogger(slog.New(slog.DiscardHandler)))},
+		{"Limit", middleware.Limit(1)},
+		{"Metrics", middleware.Metrics()},
+		{"Tracing", middleware.Tracing()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.mw(natsmux.HandlerFunc(func(context.Context, *natsmux.Request) (*natsmux.Response, error) {
+				panic(natsmux.ErrAbortHandler)
+			}))
+			defer func() {
+				if v := recover(); v != natsmux.ErrAbortHandler { //nolint:errorlint // the sentinel is panicked
+					t.Errorf("panic %v, want natsmux.ErrAbortHandler", v)
+				}
+			}()
+			_, _ = h.ServeNATS(context.Background(), natsmux.NewRequest("h", nil))
+			t.Error("no panic")
+		})
+	}
 }

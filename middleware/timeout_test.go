@@ -136,19 +136,6 @@ func TestTimeoutInTime(t *testing.T) {
 	}
 }
 
-func TestTimeoutPassesAbort(t *testing.T) {
-	h := middleware.Timeout(time.Minute)(natsmux.HandlerFunc(func(context.Context, *natsmux.Request) (*natsmux.Response, error) {
-		panic(natsmux.ErrAbortHandler)
-	}))
-	defer func() {
-		if v := recover(); v != natsmux.ErrAbortHandler { //nolint:errorlint // the sentinel is panicked
-			t.Errorf("panic %v, want natsmux.ErrAbortHandler", v)
-		}
-	}()
-	_, _ = h.ServeNATS(context.Background(), natsmux.NewRequest("h", nil))
-	t.Error("no panic")
-}
-
 // TestTimeoutCancelled: when the request's own context is cancelled (the
 // service stops waiting for it), the handler's is too, and the handler's
 // answer stands: nothing was sent early.
