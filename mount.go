@@ -245,10 +245,7 @@ func serve(ctx context.Context, req *Request, h Handler) (resp *Response, err er
 				resp, err = nil, ErrAbortHandler
 				return
 			}
-			perr, ok := v.(*micro.PanicError) // raised again from another goroutine, with its stack
-			if !ok {
-				perr = &micro.PanicError{Value: v, Stack: debug.Stack()}
-			}
+			perr := &micro.PanicError{Value: v, Stack: debug.Stack()}
 			slog.ErrorContext(ctx, "natsmux: recovered from a panic", "subject", req.Subject,
 				"panic", perr.Value, "stack", string(perr.Stack))
 			resp, err = nil, perr

@@ -90,7 +90,7 @@ func (r *Router) With(mws ...Middleware) *Router {
 // group, concurrency, pending limits, metadata) unless they set their own.
 // The prefix may hold template parameters, such as "tenants.{tenant}".
 func (r *Router) Group(prefix string, opts ...GroupOption) *Router {
-	g := &Router{tree: r.tree, parent: r, prefix: joinSubject(r.prefix, prefix)}
+	g := &Router{tree: r.tree, parent: r, prefix: micro.JoinSubject(r.prefix, prefix)}
 	for _, opt := range opts {
 		opt.applyGroup(&g.settings)
 	}
@@ -127,7 +127,7 @@ func (r *Router) Handle(name string, h Handler, opts ...EndpointOption) {
 	for _, opt := range opts {
 		opt.applyEndpoint(rt)
 	}
-	rt.template = joinSubject(r.prefix, rt.template)
+	rt.template = micro.JoinSubject(r.prefix, rt.template)
 	subject, params, err := parseTemplate(rt.template)
 	if err != nil {
 		panic(fmt.Sprintf("natsmux: Handle(%q): %v", name, err))
@@ -289,15 +289,4 @@ func (rt *route) effective(cfg micro.Config) settings {
 		eff.maxConcurrency = micro.DefaultMaxConcurrency
 	}
 	return eff
-}
-
-func joinSubject(prefix, rest string) string {
-	switch {
-	case prefix == "":
-		return rest
-	case rest == "":
-		return prefix
-	default:
-		return prefix + "." + rest
-	}
 }

@@ -194,7 +194,7 @@ func (g *group) AddGroup(name string, opts ...GroupOpt) Group {
 	qg, noQueue := ResolveQueueGroup(o.queueGroup, g.queueGroup, o.qgDisabled, g.qgDisabled)
 	return &group{
 		svc:            g.svc,
-		prefix:         joinSubject(g.prefix, name),
+		prefix:         JoinSubject(g.prefix, name),
 		queueGroup:     qg,
 		qgDisabled:     noQueue,
 		maxConcurrency: firstPositive(o.maxConcurrency, g.maxConcurrency),
@@ -206,7 +206,7 @@ func (g *group) AddEndpoint(name string, handler Handler, opts ...EndpointOpt) e
 	if err != nil {
 		return err
 	}
-	subject := joinSubject(g.prefix, cmpOr(o.subject, name))
+	subject := JoinSubject(g.prefix, cmpOr(o.subject, name))
 	o.queueGroup, o.qgDisabled = ResolveQueueGroup(o.queueGroup, g.queueGroup, o.qgDisabled, g.qgDisabled)
 	o.maxConcurrency = firstPositive(o.maxConcurrency, g.maxConcurrency)
 	return g.svc.addEndpoint(name, subject, handler, o)
@@ -222,8 +222,9 @@ func collectEndpointOpts(opts []EndpointOpt) (*endpointOpts, error) {
 	return o, nil
 }
 
-// joinSubject joins the non-empty parts with dots.
-func joinSubject(prefix, name string) string {
+// JoinSubject joins a group prefix and a subject as ADR-32 groups do: with a
+// dot, leaving out an empty part.
+func JoinSubject(prefix, name string) string {
 	switch {
 	case prefix == "":
 		return name

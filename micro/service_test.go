@@ -527,6 +527,13 @@ func TestExportedValidators(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", tt.name, tt.err, tt.want)
 		}
 	}
+	for _, tt := range []struct{ prefix, name, want string }{
+		{"", "e", "e"}, {"g", "", "g"}, {"g", "e", "g.e"}, {"a.b", "c.d", "a.b.c.d"},
+	} {
+		if got := micro.JoinSubject(tt.prefix, tt.name); got != tt.want {
+			t.Errorf("JoinSubject(%q, %q) = %q, want %q", tt.prefix, tt.name, got, tt.want)
+		}
+	}
 	qg, off := micro.ResolveQueueGroup("", "parent", false, false)
 	if qg != "parent" || off {
 		t.Errorf("ResolveQueueGroup inherits: %q %v", qg, off)

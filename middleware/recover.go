@@ -18,8 +18,8 @@ import (
 // is aborted as documented: no reply, no log record.
 //
 // Recover logs nothing itself: put Logger outside it (see Recommended), or
-// log in an error handler. It catches panics on the request's goroutine
-// only; Timeout carries a panic of its handler goroutine back here.
+// log in an error handler. It catches panics on the request's goroutine,
+// where Timeout runs handlers too.
 func Recover() natsmux.Middleware {
 	return recoverPanics
 }
@@ -35,21 +35,12 @@ func recoverPanics(next natsmux.Handler) natsmux.Handler {
 	})
 }
 
-// panicError returns the error reply for a recovered panic value, or panics
-// again with natsmux.ErrAbortHandler.
+// panicError returns the error reply for a recovered panic value, with the
+// stack of the goroutine that panicked, or panics again with
+// natsmux.ErrAbortHandler.
 func panicError(v any) error {
 	if v == natsmux.ErrAbortHandler { //nolint:errorlint // the sentinel is panicked, not wrapped
 		panic(v)
 	}
-	return natsmux.Wrap(panicWithStack(v), 500, natsmux.ErrInternal.Error())
-}
-
-// panicWithStack returns a panic value with the stack of the goroutine that
-// panicked. A *micro.PanicError is already one: Timeout raises it again on
-// the request's goroutine with the stack of the handler's.
-func panicWithStack(v any) *micro.PanicError {
-	if perr, ok := v.(*micro.PanicError); ok {
-		return perr
-	}
-	return &micro.PanicError{Value: v, Stack: debug.Stack()}
+	return natsmux.Wrap(&micro.PanicError{Value: v, Stack: debug.Stack()}, 500, natsmux.ErrInternal.Error())
 }
