@@ -10,8 +10,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/internal/adr32"
 )
 
 // FuzzParseTemplate feeds arbitrary subject templates to the parser and to
@@ -36,7 +35,7 @@ func FuzzParseTemplate(f *testing.F) {
 		if panicked != "" {
 			t.Fatalf("Handle with the valid template %q panicked: %s", template, panicked)
 		}
-		if err := micro.ValidateSubject(subject); err != nil {
+		if err := adr32.CheckSubject(subject, true); err != nil {
 			t.Fatalf("template %q: subject %q is not a valid endpoint subject: %v", template, subject, err)
 		}
 		tokens, templateTokens := strings.Split(subject, "."), strings.Split(template, ".")
@@ -68,7 +67,7 @@ func FuzzParseTemplate(f *testing.F) {
 			}
 		}
 		req := &Request{Subject: strings.Join(concrete, "."), Endpoint: &Endpoint{params: params}}
-		if !subjectMatches(subject, req.Subject) {
+		if !adr32.Matches(subject, req.Subject) {
 			t.Errorf("subject %q does not match %q", subject, req.Subject)
 		}
 		for _, p := range params {

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -278,7 +279,7 @@ func TestRequestWithoutReplySubject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		s := svc.Stats()
 		return calls.Load() == 2 && s.Endpoints[0].NumRequests == 1 && s.Endpoints[1].NumRequests == 1
 	}, "both handled")
@@ -332,7 +333,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		served <- natsmux.Serve(ctx, nc, micro.Config{Name: "graceful", Version: "1.0.0"}, r, onStart, onStart)
 	}()
 	for range 2 { // every hook is called
-		if svc := microtest.Receive(t, started, microtest.DefaultTimeout); len(svc.Info().Endpoints) != 1 {
+		if svc := testutil.Receive(t, started, microtest.DefaultTimeout); len(svc.Info().Endpoints) != 1 {
 			t.Fatalf("OnStart before the endpoints were live: %+v", svc.Info())
 		}
 	}
@@ -350,11 +351,11 @@ func TestServeGracefulShutdown(t *testing.T) {
 		})
 	}
 	for range n {
-		microtest.Receive(t, inside, microtest.DefaultTimeout)
+		testutil.Receive(t, inside, microtest.DefaultTimeout)
 	}
 	cancel()
 	// Serve waits for the handlers; new requests find no responder.
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		_, err := client.Request("slow", nil, time.Second)
 		return errors.Is(err, nats.ErrNoResponders)
 	}, "no new requests after shutdown starts")
@@ -371,7 +372,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 			t.Errorf("in-flight request: %s", got)
 		}
 	}
-	if err := microtest.Receive(t, served, microtest.DefaultTimeout); err != nil {
+	if err := testutil.Receive(t, served, microtest.DefaultTimeout); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
 }
@@ -399,12 +400,12 @@ func TestServeShutdownTimeout(t *testing.T) {
 		m, _ := client.Request("stuck", nil, microtest.DefaultTimeout)
 		reply <- m
 	}()
-	microtest.Closed(t, started, microtest.DefaultTimeout, "handler start")
+	testutil.Closed(t, started, microtest.DefaultTimeout, "handler start")
 	cancel()
-	if err := microtest.Receive(t, served, microtest.DefaultTimeout); !errors.Is(err, context.DeadlineExceeded) {
+	if err := testutil.Receive(t, served, microtest.DefaultTimeout); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Serve: %v, want a deadline error", err)
 	}
-	if m := microtest.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "503" {
+	if m := testutil.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "503" {
 		t.Errorf("cancelled handler replied %v", m)
 	}
 }
@@ -419,7 +420,7 @@ func TestServeConnectionClosed(t *testing.T) {
 	client := srv.Connect(t)
 	waitServing(t, client, "closing", 0)
 	nc.Close()
-	if err := microtest.Receive(t, served, microtest.DefaultTimeout); err == nil || !strings.Contains(err.Error(), "connection closed") {
+	if err := testutil.Receive(t, served, microtest.DefaultTimeout); err == nil || !strings.Contains(err.Error(), "connection closed") {
 		t.Errorf("Serve after the connection closed: %v", err)
 	}
 	if err := natsmux.Serve(context.Background(), nc, micro.Config{Name: "x", Version: "1.0.0"}, natsmux.NewRouter()); !errors.Is(err, nats.ErrConnectionClosed) {
@@ -455,7 +456,7 @@ func TestStatsCountRouterRequests(t *testing.T) {
 func waitServing(t *testing.T, nc *nats.Conn, name string, endpoints int) {
 	t.Helper()
 	subject, _ := micro.ControlSubject(micro.InfoVerb, name, "")
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		m, err := nc.Request(subject, nil, time.Second)
 		if err != nil {
 			return false
@@ -535,7 +536,7 @@ func TestReplyNow(t *testing.T) {
 			reply.Header.Get("Stamp") != tt.stamp || reply.Header.Get("Outer") != "1" {
 			t.Errorf("%s: reply %q headers %v", tt.subject, reply.Data, reply.Header)
 		}
-		if got := microtest.Receive(t, finished, microtest.DefaultTimeout); got != tt.finished {
+		if got := testutil.Receive(t, finished, microtest.DefaultTimeout); got != tt.finished {
 			t.Errorf("%s: handler saw %q, want %q", tt.subject, got, tt.finished)
 		}
 	}
@@ -567,9 +568,9 @@ func TestReplyNow(t *testing.T) {
 
 // captureDefaultLog sends slog's default logger to a buffer, as JSON, until
 // the test ends.
-func captureDefaultLog(t *testing.T) *microtest.Buffer {
+func captureDefaultLog(t *testing.T) *testutil.Buffer {
 	t.Helper()
-	logs := &microtest.Buffer{}
+	logs := &testutil.Buffer{}
 	prev := slog.Default()
 	t.Cleanup(func() { slog.SetDefault(prev) })
 	slog.SetDefault(slog.New(slog.NewJSONHandler(logs, nil)))
@@ -607,9 +608,9 @@ func TestReplyNowFinishesBeforeStats(t *testing.T) {
 		m, _ := nc.Request("early", nil, microtest.DefaultTimeout)
 		reply <- m
 	}()
-	microtest.Closed(t, returned, microtest.DefaultTimeout, "the chain")
+	testutil.Closed(t, returned, microtest.DefaultTimeout, "the chain")
 	close(release)
-	if m := microtest.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "409" {
+	if m := testutil.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "409" {
 		t.Fatalf("reply %v", m)
 	}
 	if s := microtest.SettledStats(t, svc, 1).Endpoints[0]; s.NumErrors != 1 || s.LastError != "409:conflict" {

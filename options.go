@@ -1,22 +1,13 @@
 package natsmux
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 
-	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/internal/adr32"
 )
-
-// settings are what groups and endpoints may both set; an endpoint inherits
-// what it leaves unset from its groups, and they from the service.
-type settings struct {
-	queueGroup     string
-	noQueue        bool
-	maxConcurrency int
-	pendingMsgs    int
-	pendingBytes   int
-	metadata       map[string]string
-}
 
 // EndpointOption configures an endpoint in Handle.
 type EndpointOption interface {
@@ -25,7 +16,7 @@ type EndpointOption interface {
 
 // GroupOption configures a group in Group and Route.
 type GroupOption interface {
-	applyGroup(*settings)
+	applyGroup(*adr32.Settings)
 }
 
 // Option configures a group or an endpoint.
@@ -34,10 +25,10 @@ type Option interface {
 	GroupOption
 }
 
-type sharedOption func(*settings)
+type sharedOption func(*adr32.Settings)
 
-func (o sharedOption) applyEndpoint(r *route) { o(&r.settings) }
-func (o sharedOption) applyGroup(s *settings) { o(s) }
+func (o sharedOption) applyEndpoint(r *route)       { o(&r.settings) }
+func (o sharedOption) applyGroup(s *adr32.Settings) { o(s) }
 
 type endpointOption func(*route)
 
@@ -59,27 +50,27 @@ func WithMiddleware(mws ...Middleware) EndpointOption {
 // of its endpoints; an endpoint's keys win over its groups'.
 func WithMetadata(md map[string]string) Option {
 	md = maps.Clone(md)
-	return sharedOption(func(s *settings) {
-		if s.metadata == nil {
-			s.metadata = map[string]string{}
+	return sharedOption(func(s *adr32.Settings) {
+		if s.Metadata == nil {
+			s.Metadata = map[string]string{}
 		}
-		maps.Copy(s.metadata, md)
+		maps.Copy(s.Metadata, md)
 	})
 }
 
 // WithQueueGroup sets the queue group of a group's endpoints or of one
 // endpoint, overriding what it would inherit.
 func WithQueueGroup(name string) Option {
-	if err := micro.ValidateQueueGroup(name); err != nil || name == "" {
-		panic(fmt.Sprintf("natsmux: WithQueueGroup(%q): %v", name, cmpOr(err, fmt.Errorf("empty name; use WithoutQueueGroup to disable queue groups"))))
+	if err := adr32.CheckQueueGroup(name); err != nil || name == "" {
+		panic(fmt.Sprintf("natsmux: WithQueueGroup(%q): %v", name, cmp.Or(err, errors.New("empty name; use WithoutQueueGroup to disable queue groups"))))
 	}
-	return sharedOption(func(s *settings) { s.queueGroup, s.noQueue = name, false })
+	return sharedOption(func(s *adr32.Settings) { s.QueueGroup, s.NoQueueGroup = name, false })
 }
 
 // WithoutQueueGroup subscribes without a queue group, so that every instance
 // of the service receives every request.
 func WithoutQueueGroup() Option {
-	return sharedOption(func(s *settings) { s.queueGroup, s.noQueue = "", true })
+	return sharedOption(func(s *adr32.Settings) { s.QueueGroup, s.NoQueueGroup = "", true })
 }
 
 // WithMaxConcurrency bounds how many requests each endpoint handles at once
@@ -88,7 +79,7 @@ func WithMaxConcurrency(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("natsmux: WithMaxConcurrency(%d): the limit must be at least 1", n))
 	}
-	return sharedOption(func(s *settings) { s.maxConcurrency = n })
+	return sharedOption(func(s *adr32.Settings) { s.MaxConcurrency = n })
 }
 
 // WithPendingLimits sets how many messages and bytes may wait for a free
@@ -98,12 +89,5 @@ func WithPendingLimits(msgs, bytes int) Option {
 	if msgs == 0 && bytes == 0 {
 		panic("natsmux: WithPendingLimits(0, 0): at least one limit must be non-zero (-1 means none)")
 	}
-	return sharedOption(func(s *settings) { s.pendingMsgs, s.pendingBytes = msgs, bytes })
-}
-
-func cmpOr(err, fallback error) error {
-	if err != nil {
-		return err
-	}
-	return fallback
+	return sharedOption(func(s *adr32.Settings) { s.PendingMsgs, s.PendingBytes = msgs, bytes })
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/natsmux/natsmux/internal/adr32"
 	"github.com/natsmux/natsmux/micro"
 )
 
@@ -29,7 +30,7 @@ type Router struct {
 	tree     *tree
 	parent   *Router
 	prefix   string // subject prefix, possibly a template
-	settings settings
+	settings adr32.Settings
 	mws      []Middleware
 	sealed   bool // an endpoint was registered here or below; guarded by tree.mu
 }
@@ -47,7 +48,7 @@ type route struct {
 	router     *Router
 	name       string
 	template   string // relative to the router's prefix until registered
-	settings   settings
+	settings   adr32.Settings
 	middleware []Middleware
 	endpoint   *Endpoint // as declared, before any mount
 	handler    Handler   // the endpoint's whole chain
@@ -90,7 +91,7 @@ func (r *Router) With(mws ...Middleware) *Router {
 // group, concurrency, pending limits, metadata) unless they set their own.
 // The prefix may hold template parameters, such as "tenants.{tenant}".
 func (r *Router) Group(prefix string, opts ...GroupOption) *Router {
-	g := &Router{tree: r.tree, parent: r, prefix: micro.JoinSubject(r.prefix, prefix)}
+	g := &Router{tree: r.tree, parent: r, prefix: adr32.JoinSubject(r.prefix, prefix)}
 	for _, opt := range opts {
 		opt.applyGroup(&g.settings)
 	}
@@ -117,7 +118,7 @@ func (r *Router) Handle(name string, h Handler, opts ...EndpointOption) {
 	if h == nil {
 		panic(fmt.Sprintf("natsmux: Handle(%q): nil handler", name))
 	}
-	if err := micro.ValidateName(name); err != nil {
+	if err := adr32.CheckName(name); err != nil {
 		panic(fmt.Sprintf("natsmux: Handle(%q): %v", name, err))
 	}
 	rt := &route{router: r, name: name, template: name}
@@ -127,7 +128,7 @@ func (r *Router) Handle(name string, h Handler, opts ...EndpointOption) {
 	for _, opt := range opts {
 		opt.applyEndpoint(rt)
 	}
-	rt.template = micro.JoinSubject(r.prefix, rt.template)
+	rt.template = adr32.JoinSubject(r.prefix, rt.template)
 	subject, params, err := parseTemplate(rt.template)
 	if err != nil {
 		panic(fmt.Sprintf("natsmux: Handle(%q): %v", name, err))
@@ -212,7 +213,7 @@ func (r *Router) match(subject string) *route {
 	var best *route
 	bestScore := -1
 	for _, rt := range r.tree.routes {
-		if !subjectMatches(rt.endpoint.Subject, subject) {
+		if !adr32.Matches(rt.endpoint.Subject, subject) {
 			continue
 		}
 		if score := literalTokens(rt.endpoint.Subject); score > bestScore {
@@ -237,7 +238,7 @@ func literalTokens(subject string) int {
 // service give it.
 func (rt *route) describe(subject string, params []param, cfg micro.Config) *Endpoint {
 	eff := rt.effective(cfg)
-	md := eff.metadata
+	md := eff.Metadata
 	if len(params) > 0 {
 		md = maps.Clone(md)
 		if md == nil {
@@ -250,43 +251,26 @@ func (rt *route) describe(subject string, params []param, cfg micro.Config) *End
 		Name:               rt.name,
 		Subject:            subject,
 		Template:           rt.template,
-		QueueGroup:         eff.queueGroup,
-		QueueGroupDisabled: eff.noQueue,
+		QueueGroup:         eff.QueueGroup,
+		QueueGroupDisabled: eff.NoQueueGroup,
 		Metadata:           md,
-		MaxConcurrency:     eff.maxConcurrency,
+		MaxConcurrency:     eff.MaxConcurrency,
 		params:             params,
-		pendingMsgs:        eff.pendingMsgs,
-		pendingBytes:       eff.pendingBytes,
+		pendingMsgs:        eff.PendingMsgs,
+		pendingBytes:       eff.PendingBytes,
 	}
 }
 
 // effective folds the settings from the service down through the groups to
 // the endpoint.
-func (rt *route) effective(cfg micro.Config) settings {
-	var path []*settings
-	path = append(path, &rt.settings)
+func (rt *route) effective(cfg micro.Config) adr32.Settings {
+	eff := adr32.Settings{QueueGroup: cfg.QueueGroup, NoQueueGroup: cfg.QueueGroupDisabled, MaxConcurrency: cfg.MaxConcurrency}
+	var path []*Router
 	for p := rt.router; p != nil; p = p.parent {
-		path = append(path, &p.settings)
+		path = append(path, p)
 	}
-	eff := settings{queueGroup: cfg.QueueGroup, noQueue: cfg.QueueGroupDisabled, maxConcurrency: cfg.MaxConcurrency}
 	for i := len(path) - 1; i >= 0; i-- {
-		s := path[i]
-		eff.queueGroup, eff.noQueue = micro.ResolveQueueGroup(s.queueGroup, eff.queueGroup, s.noQueue, eff.noQueue)
-		if s.maxConcurrency > 0 {
-			eff.maxConcurrency = s.maxConcurrency
-		}
-		if s.pendingMsgs != 0 || s.pendingBytes != 0 {
-			eff.pendingMsgs, eff.pendingBytes = s.pendingMsgs, s.pendingBytes
-		}
-		if len(s.metadata) > 0 {
-			if eff.metadata == nil {
-				eff.metadata = map[string]string{}
-			}
-			maps.Copy(eff.metadata, s.metadata)
-		}
+		eff = path[i].settings.Inherit(eff)
 	}
-	if eff.maxConcurrency == 0 {
-		eff.maxConcurrency = micro.DefaultMaxConcurrency
-	}
-	return eff
+	return rt.settings.Inherit(eff).Resolve()
 }

@@ -148,7 +148,7 @@ func TestRegistrationPanics(t *testing.T) {
 		fn   func(r *natsmux.Router)
 		want string
 	}{
-		{"invalid name", func(r *natsmux.Router) { r.HandleFunc("a.b", ok) }, `Handle("a.b"): validation: invalid name "a.b"`},
+		{"invalid name", func(r *natsmux.Router) { r.HandleFunc("a.b", ok) }, `Handle("a.b"): invalid name "a.b"`},
 		{"nil handler", func(r *natsmux.Router) { r.Handle("e", nil) }, "nil handler"},
 		{"duplicate subject", func(r *natsmux.Router) {
 			r.HandleFunc("one", ok, natsmux.WithSubject("orders.get"))

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/internal/adr32"
 )
 
 // A subject template names tokens of an endpoint's subject:
@@ -47,8 +47,8 @@ func parseTemplate(template string) (string, []param, error) {
 		tokens[i] = "*"
 	}
 	subject := strings.Join(tokens, ".")
-	if err := micro.ValidateSubject(subject); err != nil {
-		return "", nil, fmt.Errorf("subject template %q: %w", template, err)
+	if err := adr32.CheckSubject(subject, true); err != nil {
+		return "", nil, fmt.Errorf("subject template %q: invalid endpoint subject: %w", template, err)
 	}
 	return subject, params, nil
 }
@@ -64,22 +64,4 @@ func isIdentifier(s string) bool {
 		}
 	}
 	return true
-}
-
-// subjectMatches reports whether a concrete subject matches a subscription
-// subject with NATS wildcards.
-func subjectMatches(pattern, subject string) bool {
-	for {
-		pTok, pRest, pMore := strings.Cut(pattern, ".")
-		sTok, sRest, sMore := strings.Cut(subject, ".")
-		switch {
-		case pTok == ">":
-			return sTok != ""
-		case pTok != "*" && pTok != sTok:
-			return false
-		case !pMore || !sMore:
-			return pMore == sMore
-		}
-		pattern, subject = pRest, sRest
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -60,7 +61,7 @@ func TestMainCode(t *testing.T) {
 				waitEcho(t, srv.Connect(t), "svc.echo")
 				cancel()
 			}
-			if got := microtest.Receive(t, done, microtest.DefaultTimeout); got != tt.want {
+			if got := testutil.Receive(t, done, microtest.DefaultTimeout); got != tt.want {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", got, tt.want, &stderr)
 			}
 			if !strings.Contains(stderr.String(), tt.wantText) {

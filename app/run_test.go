@@ -18,12 +18,13 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
 
 // syncBuffer collects log output written from NATS callback goroutines.
-type syncBuffer struct{ microtest.Buffer }
+type syncBuffer struct{ testutil.Buffer }
 
 func (b *syncBuffer) logger() app.Option {
 	return app.WithLogger(slog.New(slog.NewTextHandler(b, nil)))
@@ -31,7 +32,7 @@ func (b *syncBuffer) logger() app.Option {
 
 func (b *syncBuffer) wait(t *testing.T, want string) {
 	t.Helper()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return strings.Contains(b.String(), want) },
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return strings.Contains(b.String(), want) },
 		"log line %q; log so far:\n%s", want, b)
 }
 
@@ -62,7 +63,7 @@ func startRun(t *testing.T, services []app.Service, opts ...app.Option) *running
 	}()
 	t.Cleanup(func() {
 		cancel()
-		microtest.Closed(t, r.finished, microtest.DefaultTimeout, "Run at cleanup")
+		testutil.Closed(t, r.finished, microtest.DefaultTimeout, "Run at cleanup")
 	})
 	return r
 }
@@ -71,7 +72,7 @@ func startRun(t *testing.T, services []app.Service, opts ...app.Option) *running
 func (r *running) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
-	microtest.Closed(t, r.finished, microtest.DefaultTimeout, "Run")
+	testutil.Closed(t, r.finished, microtest.DefaultTimeout, "Run")
 	return r.err
 }
 
@@ -79,7 +80,7 @@ func (r *running) stop(t *testing.T) error {
 func waitEcho(t *testing.T, nc *nats.Conn, subject string) {
 	t.Helper()
 	var reply *nats.Msg
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		var err error
 		reply, err = nc.Request(subject, []byte("ping"), microtest.DefaultTimeout)
 		return err == nil
@@ -183,14 +184,14 @@ func TestRunReportsAShutdownTimeout(t *testing.T) {
 		Options: []natsmux.ServeOption{natsmux.WithShutdownTimeout(time.Millisecond)}}
 	run := startRun(t, []app.Service{svc}, app.WithConn(app.ConnOptions{URL: srv.URL}), app.WithLogger(slog.New(slog.DiscardHandler)))
 	nc := srv.Connect(t)
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		infos, _ := micro.DiscoverInfo(context.Background(), nc, micro.WithDiscoveryMax(1))
 		return len(infos) == 1 && len(infos[0].Endpoints) == 1
 	}, "the endpoint is up")
 	if err := nc.PublishRequest("slow", "nobody", nil); err != nil {
 		t.Fatal(err)
 	}
-	microtest.Closed(t, started, microtest.DefaultTimeout, "the slow handler")
+	testutil.Closed(t, started, microtest.DefaultTimeout, "the slow handler")
 	if err := run.stop(t); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Run: %v, want the shutdown deadline", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/client"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -169,9 +170,9 @@ func TestCallErrors(t *testing.T) {
 		_, err := client.Call[Quote, Price](ctx, e.client(t), "block", nil)
 		done <- err
 	}()
-	microtest.Receive(t, started, microtest.DefaultTimeout)
+	testutil.Receive(t, started, microtest.DefaultTimeout)
 	cancel()
-	if err := microtest.Receive(t, done, microtest.DefaultTimeout); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `"block"`) {
+	if err := testutil.Receive(t, done, microtest.DefaultTimeout); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `"block"`) {
 		t.Errorf("cancelled call: %v", err)
 	}
 }
@@ -221,7 +222,7 @@ func TestDeadlinePropagation(t *testing.T) {
 			if _, err := e.client(t, client.WithTimeout(tt.client)).Request(ctx, "deadline", nil, nil); err != nil {
 				t.Fatal(err)
 			}
-			got := microtest.Receive(t, deadlines, microtest.DefaultTimeout)
+			got := testutil.Receive(t, deadlines, microtest.DefaultTimeout)
 			// The service counts the time left from when it starts the
 			// handler, so its deadline is later by the transit time.
 			if diff := got.Sub(want); diff < -10*time.Millisecond || diff > 500*time.Millisecond {
@@ -261,7 +262,7 @@ func TestTraceContext(t *testing.T) {
 			if _, err := e.client(t, tt.opts...).Request(ctx, "trace", nil, nil); err != nil {
 				t.Fatal(err)
 			}
-			h := microtest.Receive(t, headers, microtest.DefaultTimeout)
+			h := testutil.Receive(t, headers, microtest.DefaultTimeout)
 			got := trace.SpanContextFromContext(propagator.Extract(context.Background(), natsmux.HeaderCarrier(h)))
 			if got.TraceID() != tt.want.TraceID() || got.SpanID() != tt.want.SpanID() || got.IsSampled() != tt.want.IsSampled() {
 				t.Errorf("the service sees %v, want %v (headers %v)", got, tt.want, h)

@@ -1,17 +1,17 @@
 package micro
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
-	"strings"
+
+	"github.com/natsmux/natsmux/internal/adr32"
 )
 
 // DefaultMaxConcurrency is how many requests one endpoint handles at once
 // unless the service, a group or the endpoint sets another limit. See
 // docs/micro.md for the measurements behind it.
-const DefaultMaxConcurrency = 256
+const DefaultMaxConcurrency = adr32.DefaultMaxConcurrency
 
 type (
 	// Config configures a service. The fields up to ErrorHandler are those of
@@ -102,22 +102,11 @@ type (
 	EndpointOpt func(*endpointOpts) error
 
 	// GroupOpt configures a group in AddGroup.
-	GroupOpt func(*groupOpts)
+	GroupOpt func(*adr32.Settings)
 
 	endpointOpts struct {
-		subject        string
-		metadata       map[string]string
-		queueGroup     string
-		qgDisabled     bool
-		msgLimit       int
-		bytesLimit     int
-		maxConcurrency int
-	}
-
-	groupOpts struct {
-		queueGroup     string
-		qgDisabled     bool
-		maxConcurrency int
+		subject  string
+		settings adr32.Settings
 	}
 )
 
@@ -133,7 +122,7 @@ func WithEndpointSubject(subject string) EndpointOpt {
 // WithEndpointMetadata sets the endpoint's metadata, replacing any set before.
 func WithEndpointMetadata(metadata map[string]string) EndpointOpt {
 	return func(o *endpointOpts) error {
-		o.metadata = maps.Clone(metadata)
+		o.settings.Metadata = maps.Clone(metadata)
 		return nil
 	}
 }
@@ -141,10 +130,10 @@ func WithEndpointMetadata(metadata map[string]string) EndpointOpt {
 // WithEndpointMetadataKey adds one key to the endpoint's metadata.
 func WithEndpointMetadataKey(key, value string) EndpointOpt {
 	return func(o *endpointOpts) error {
-		if o.metadata == nil {
-			o.metadata = map[string]string{}
+		if o.settings.Metadata == nil {
+			o.settings.Metadata = map[string]string{}
 		}
-		o.metadata[key] = value
+		o.settings.Metadata[key] = value
 		return nil
 	}
 }
@@ -153,7 +142,7 @@ func WithEndpointMetadataKey(key, value string) EndpointOpt {
 // group or service would give it.
 func WithEndpointQueueGroup(queueGroup string) EndpointOpt {
 	return func(o *endpointOpts) error {
-		o.queueGroup = queueGroup
+		o.settings.QueueGroup = queueGroup
 		return nil
 	}
 }
@@ -162,7 +151,7 @@ func WithEndpointQueueGroup(queueGroup string) EndpointOpt {
 // group, so that every instance receives every request.
 func WithEndpointQueueGroupDisabled() EndpointOpt {
 	return func(o *endpointOpts) error {
-		o.qgDisabled = true
+		o.settings.NoQueueGroup = true
 		return nil
 	}
 }
@@ -176,7 +165,7 @@ func WithEndpointPendingLimits(msgLimit, bytesLimit int) EndpointOpt {
 		if msgLimit == 0 && bytesLimit == 0 {
 			return fmt.Errorf("%w: pending limits: at least one of the message and byte limits must be non-zero", ErrConfigValidation)
 		}
-		o.msgLimit, o.bytesLimit = msgLimit, bytesLimit
+		o.settings.PendingMsgs, o.settings.PendingBytes = msgLimit, bytesLimit
 		return nil
 	}
 }
@@ -188,7 +177,7 @@ func WithEndpointMaxConcurrency(n int) EndpointOpt {
 		if n < 1 {
 			return fmt.Errorf("%w: max concurrency must be at least 1, got %d", ErrConfigValidation, n)
 		}
-		o.maxConcurrency = n
+		o.settings.MaxConcurrency = n
 		return nil
 	}
 }
@@ -196,40 +185,37 @@ func WithEndpointMaxConcurrency(n int) EndpointOpt {
 // WithGroupQueueGroup sets the queue group of the group's endpoints and
 // subgroups.
 func WithGroupQueueGroup(queueGroup string) GroupOpt {
-	return func(o *groupOpts) { o.queueGroup = queueGroup }
+	return func(s *adr32.Settings) { s.QueueGroup = queueGroup }
 }
 
 // WithGroupQueueGroupDisabled makes the group's endpoints plain subscriptions
 // unless they set a queue group.
 func WithGroupQueueGroupDisabled() GroupOpt {
-	return func(o *groupOpts) { o.qgDisabled = true }
+	return func(s *adr32.Settings) { s.NoQueueGroup = true }
 }
 
 // WithGroupMaxConcurrency sets the concurrency limit of the group's endpoints
 // and subgroups. Values below 1 are ignored (the group inherits).
 func WithGroupMaxConcurrency(n int) GroupOpt {
-	return func(o *groupOpts) { o.maxConcurrency = n }
+	return func(s *adr32.Settings) { s.MaxConcurrency = n }
 }
 
-var (
-	// The semantic version regular expression suggested by semver.org.
-	semVerRegexp = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
-	nameRegexp   = regexp.MustCompile(`^[A-Za-z0-9\-_]+$`)
-)
+// The semantic version regular expression suggested by semver.org.
+var semVerRegexp = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
 func validationError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrConfigValidation}, args...)...)
 }
 
 func (c *Config) validate() error {
-	if !nameRegexp.MatchString(c.Name) {
-		return validationError("service name %q: %s", c.Name, nameRule)
+	if !adr32.ValidName(c.Name) {
+		return validationError("service name %q: %s", c.Name, adr32.NameRule)
 	}
 	if !semVerRegexp.MatchString(c.Version) {
 		return validationError("version %q: version should not be empty and should match the SemVer format (for example 1.0.0)", c.Version)
 	}
 	if c.QueueGroup != "" {
-		if err := checkQueueGroup(c.QueueGroup); err != nil {
+		if err := adr32.CheckQueueGroup(c.QueueGroup); err != nil {
 			return validationError("queue group: %v", err)
 		}
 	}
@@ -237,105 +223,14 @@ func (c *Config) validate() error {
 		return validationError("max concurrency must not be negative, got %d", c.MaxConcurrency)
 	}
 	if c.APIPrefix != "" {
-		if err := checkSubject(c.APIPrefix, false); err != nil {
+		if err := adr32.CheckSubject(c.APIPrefix, false); err != nil {
 			return validationError("API prefix: %v", err)
 		}
 	}
 	return nil
 }
 
-// ValidateName checks a service or endpoint name: letters, digits, dashes
-// and underscores, at least one. The error wraps ErrConfigValidation.
-func ValidateName(name string) error {
-	if !nameRegexp.MatchString(name) {
-		return validationError("invalid name %q: %s", name, nameRule)
-	}
-	return nil
-}
-
-const nameRule = "name should not be empty and should consist of alphanumerical characters, dashes and underscores"
-
-// ValidateSubject checks an endpoint subject: not empty, no white space, no
-// empty token, '*' and '>' only as whole tokens and '>' only last. The error
-// wraps ErrConfigValidation and says what is wrong.
-func ValidateSubject(subject string) error {
-	if err := checkSubject(subject, true); err != nil {
-		return validationError("invalid endpoint subject: %v", err)
-	}
-	return nil
-}
-
-// ValidateQueueGroup checks a queue group name: no white space, '>' only at
-// the end (the rule of nats.go's micro). The error wraps ErrConfigValidation.
-func ValidateQueueGroup(queueGroup string) error {
-	if err := checkQueueGroup(queueGroup); err != nil {
-		return validationError("invalid queue group: %v", err)
-	}
-	return nil
-}
-
-// checkSubject reports what is wrong with a subject: empty, white space, an
-// empty token, or a wildcard that is not a whole token ('>' only as the last).
-func checkSubject(subject string, wildcards bool) error {
-	if subject == "" {
-		return errors.New("subject is empty")
-	}
-	if i := strings.IndexAny(subject, " \t\r\n"); i >= 0 {
-		return fmt.Errorf("subject %q contains white space at offset %d", subject, i)
-	}
-	tokens := strings.Split(subject, ".")
-	for i, tok := range tokens {
-		switch {
-		case tok == "":
-			return fmt.Errorf("subject %q has an empty token (a leading, trailing or double dot)", subject)
-		case !wildcards && (tok == "*" || tok == ">"):
-			return fmt.Errorf("subject %q may not contain wildcards", subject)
-		case tok == ">" && i != len(tokens)-1:
-			return fmt.Errorf("subject %q has '>' before its last token", subject)
-		case len(tok) > 1 && strings.ContainsAny(tok, "*>"):
-			return fmt.Errorf("subject %q has a wildcard inside the token %q; '*' and '>' must stand alone", subject, tok)
-		}
-	}
-	return nil
-}
-
-func checkQueueGroup(queueGroup string) error {
-	if i := strings.IndexAny(queueGroup, " \t\r\n"); i >= 0 {
-		return fmt.Errorf("queue group %q contains white space at offset %d", queueGroup, i)
-	}
-	if i := strings.IndexByte(queueGroup, '>'); i >= 0 && i != len(queueGroup)-1 {
-		return fmt.Errorf("queue group %q has '>' before its end", queueGroup)
-	}
-	return nil
-}
-
-// ResolveQueueGroup applies ADR-32's inheritance of queue groups, from a
-// parent (service or group) to a child (group or endpoint): an explicit
-// disable wins, then an explicit name, then the parent's disable, then the
-// parent's name, then DefaultQueueGroup. It returns the queue group and
-// whether queue groups are disabled ("" then).
-func ResolveQueueGroup(own, parent string, ownDisabled, parentDisabled bool) (string, bool) {
-	switch {
-	case ownDisabled:
-		return "", true
-	case own != "":
-		return own, false
-	case parentDisabled:
-		return "", true
-	case parent != "":
-		return parent, false
-	default:
-		return DefaultQueueGroup, false
-	}
-}
-
-// firstPositive returns the first of values that is above zero, or
-// DefaultMaxConcurrency.
-func firstPositive(values ...int) int {
-	for _, v := range values {
-		if v > 0 {
-			return v
-		}
-	}
-	return DefaultMaxConcurrency
+// settings are what the service gives its groups and endpoints.
+func (c *Config) settings() adr32.Settings {
+	return adr32.Settings{QueueGroup: c.QueueGroup, NoQueueGroup: c.QueueGroupDisabled, MaxConcurrency: c.MaxConcurrency}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/natsmux/natsmux/internal/compat"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -130,7 +131,7 @@ func observe(t *testing.T, nc *nats.Conn, svc conformer) observation {
 		t.Fatalf("Stop: %v", err)
 	}
 	obs["info after stop"] = normalize(t, mustJSON(t, svc.info()))
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		_, err := nc.Request("$SRV.PING.demo", nil, time.Second)
 		return errors.Is(err, nats.ErrNoResponders)
 	}, "PING has no responders after Stop")
@@ -161,7 +162,7 @@ func TestDifferentialConformance(t *testing.T) {
 func waitRequests(t *testing.T, nc *nats.Conn, id string, want int) {
 	t.Helper()
 	subject, _ := micro.ControlSubject(micro.StatsVerb, "demo", id)
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		var stats micro.Stats
 		if err := json.Unmarshal(microtest.Request(t, nc, subject, nil).Data, &stats); err != nil {
 			t.Fatal(err)

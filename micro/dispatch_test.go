@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -226,7 +227,7 @@ func TestHandlerPanic(t *testing.T) {
 		}
 	}
 	for range 3 {
-		nerr := microtest.Receive(t, reported, microtest.DefaultTimeout)
+		nerr := testutil.Receive(t, reported, microtest.DefaultTimeout)
 		var perr *micro.PanicError
 		if !errors.As(nerr, &perr) || perr.Value != "secret internal detail" || !strings.Contains(string(perr.Stack), "dispatch_test.go") {
 			t.Errorf("reported %v (%#v)", nerr, perr)
@@ -269,12 +270,12 @@ func TestStatsHandlerPanicAndSlowness(t *testing.T) {
 		_, err := nc.Request("$SRV.STATS.sh", nil, microtest.DefaultTimeout)
 		statsDone <- err
 	}()
-	microtest.Receive(t, inStats, microtest.DefaultTimeout)
+	testutil.Receive(t, inStats, microtest.DefaultTimeout)
 	for _, subject := range []string{"ok", "slow", "bad"} {
 		microtest.Request(t, nc, subject, nil)
 	}
 	close(release)
-	if err := microtest.Receive(t, statsDone, microtest.DefaultTimeout); err != nil {
+	if err := testutil.Receive(t, statsDone, microtest.DefaultTimeout); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -299,10 +300,10 @@ func TestBlockedCallHandsOff(t *testing.T) {
 		reply, _ := nc.Request("e", []byte("block"), microtest.DefaultTimeout)
 		blocked <- reply
 	}()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return svc.Stats().Endpoints[0].NumRequests == 100 }, "warm-up counted")
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return svc.Stats().Endpoints[0].NumRequests == 100 }, "warm-up counted")
 	noErrors(t, requestAll(t, nc, "e", 100, microtest.DefaultTimeout))
 	close(unblock)
-	if reply := microtest.Receive(t, blocked, microtest.DefaultTimeout); reply == nil || string(reply.Data) != "block" {
+	if reply := testutil.Receive(t, blocked, microtest.DefaultTimeout); reply == nil || string(reply.Data) != "block" {
 		t.Errorf("blocked request: %v", reply)
 	}
 }
@@ -331,10 +332,10 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 	go func() { errs <- requestAll(t, client, "slow", n, time.Minute) }()
 	// Shut down once the handlers are full and the rest wait in the
 	// subscription: everything already delivered must still be answered.
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		return entered.Load() >= micro.DefaultMaxConcurrency
 	}, "handlers busy")
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		in, _ := srv.Varz(nil)
 		return in != nil && in.InMsgs >= n
 	}, "all requests reached the server")
@@ -343,11 +344,11 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 	if err := svc.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	noErrors(t, microtest.Receive(t, errs, time.Minute))
+	noErrors(t, testutil.Receive(t, errs, time.Minute))
 	if got := entered.Load(); got != n {
 		t.Errorf("%d handler calls, want %d", got, n)
 	}
-	microtest.Closed(t, svc.Done(), microtest.DefaultTimeout, "service")
+	testutil.Closed(t, svc.Done(), microtest.DefaultTimeout, "service")
 }
 
 // TestShutdownDeadlineCancelsContexts: a handler that outlives Shutdown's
@@ -374,7 +375,7 @@ func TestShutdownDeadlineCancelsContexts(t *testing.T) {
 		m, _ := nc.Request("stuck", nil, microtest.DefaultTimeout)
 		reply <- m
 	}()
-	microtest.Closed(t, started, microtest.DefaultTimeout, "handler start")
+	testutil.Closed(t, started, microtest.DefaultTimeout, "handler start")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -382,14 +383,14 @@ func TestShutdownDeadlineCancelsContexts(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown past its deadline: %v", err)
 	}
-	if err := microtest.Receive(t, cause, microtest.DefaultTimeout); !errors.Is(err, context.Canceled) {
+	if err := testutil.Receive(t, cause, microtest.DefaultTimeout); !errors.Is(err, context.Canceled) {
 		t.Errorf("handler context: %v", err)
 	}
-	if m := microtest.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "503" {
+	if m := testutil.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "503" {
 		t.Errorf("reply of the cancelled handler: %v", m)
 	}
-	microtest.Closed(t, doneHandler, microtest.DefaultTimeout, "DoneHandler")
-	microtest.Closed(t, svc.Done(), microtest.DefaultTimeout, "service")
+	testutil.Closed(t, doneHandler, microtest.DefaultTimeout, "DoneHandler")
+	testutil.Closed(t, svc.Done(), microtest.DefaultTimeout, "service")
 }
 
 func TestRequestContextDeadline(t *testing.T) {
@@ -424,7 +425,7 @@ func TestRequestContextDeadline(t *testing.T) {
 		}
 		before := time.Now()
 		microtest.RequestMsg(t, nc, msg)
-		s := microtest.Receive(t, got, microtest.DefaultTimeout)
+		s := testutil.Receive(t, got, microtest.DefaultTimeout)
 		if tt.want == 0 {
 			if s.ok {
 				t.Errorf("%q: deadline %v, want none", tt.header, s.deadline)
@@ -445,7 +446,7 @@ func TestRequestContextDeadline(t *testing.T) {
 	msg := nats.NewMsg("expire")
 	msg.Header.Set(micro.TimeoutHeader, "20ms")
 	microtest.RequestMsg(t, nc, msg)
-	if err := microtest.Receive(t, expired, microtest.DefaultTimeout); !errors.Is(err, context.DeadlineExceeded) {
+	if err := testutil.Receive(t, expired, microtest.DefaultTimeout); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("context after the caller's timeout: %v", err)
 	}
 }
@@ -473,12 +474,12 @@ func TestPendingLimitsSlowConsumer(t *testing.T) {
 	if err := publisher.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	nerr := microtest.Receive(t, reported, microtest.DefaultTimeout)
+	nerr := testutil.Receive(t, reported, microtest.DefaultTimeout)
 	if !errors.Is(nerr, nats.ErrSlowConsumer) || nerr.Subject != "limited" {
 		t.Errorf("reported %v", nerr)
 	}
 	// The connection's own error handler still hears of it.
-	if err := microtest.Receive(t, connErrors, microtest.DefaultTimeout); !errors.Is(err, nats.ErrSlowConsumer) {
+	if err := testutil.Receive(t, connErrors, microtest.DefaultTimeout); !errors.Is(err, nats.ErrSlowConsumer) {
 		t.Errorf("connection error handler got %v", err)
 	}
 	close(gate)
@@ -486,7 +487,7 @@ func TestPendingLimitsSlowConsumer(t *testing.T) {
 	// clears.
 	mustAdd(t, svc.AddEndpoint("alive", echo))
 	microtest.Request(t, nc, "alive", nil)
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		s := svc.Stats().Endpoints[0]
 		return s.NumRequests == int(handled.Load()) && s.NumRequests > 0 && s.NumRequests < 50
 	}, "backlog handled")
@@ -508,11 +509,11 @@ func TestRequestWithoutReplySubject(t *testing.T) {
 	if err := nc.Publish("e", nil); err != nil {
 		t.Fatal(err)
 	}
-	err := microtest.Receive(t, results, microtest.DefaultTimeout)
+	err := testutil.Receive(t, results, microtest.DefaultTimeout)
 	if !errors.Is(err, micro.ErrRespond) || !errors.Is(err, nats.ErrMsgNoReply) {
 		t.Errorf("Respond without reply subject: %v", err)
 	}
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return svc.Stats().Endpoints[0].NumErrors == 1 }, "error counted")
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return svc.Stats().Endpoints[0].NumErrors == 1 }, "error counted")
 }
 
 func TestErrorArguments(t *testing.T) {
@@ -528,7 +529,7 @@ func TestErrorArguments(t *testing.T) {
 	})))
 	reply := microtest.Request(t, nc, "e", nil)
 	for _, want := range []error{micro.ErrArgRequired, micro.ErrArgRequired, micro.ErrMarshalResponse} {
-		if err := microtest.Receive(t, results, microtest.DefaultTimeout); !errors.Is(err, want) {
+		if err := testutil.Receive(t, results, microtest.DefaultTimeout); !errors.Is(err, want) {
 			t.Errorf("got %v, want %v", err, want)
 		}
 	}

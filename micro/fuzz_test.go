@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -56,32 +55,6 @@ func FuzzResponseError(f *testing.F) {
 		}
 		if !strings.HasPrefix(serr.Error(), "service error "+strconv.Itoa(serr.Code)+": ") {
 			t.Errorf("Error() = %q", serr.Error())
-		}
-	})
-}
-
-// FuzzCallerTimeout reads arbitrary TimeoutHeader values: a value is a
-// deadline only when it is a positive Go duration or a positive whole
-// number of milliseconds that fits a time.Duration; anything else, however
-// odd, means no deadline rather than a panic or an overflowed one.
-func FuzzCallerTimeout(f *testing.F) {
-	f.Fuzz(func(t *testing.T, value string) {
-		d, ok := callerTimeout(nats.Header{TimeoutHeader: {value}})
-		if ok != (d > 0) {
-			t.Fatalf("%q: %s, %v: a deadline must be positive", value, d, ok)
-		}
-		if !ok {
-			return
-		}
-		if parsed, err := time.ParseDuration(value); err == nil {
-			if parsed != d {
-				t.Errorf("%q: %s, want %s", value, d, parsed)
-			}
-			return
-		}
-		ms, err := strconv.ParseInt(value, 10, 64)
-		if err != nil || time.Duration(ms)*time.Millisecond != d || d/time.Millisecond != time.Duration(ms) {
-			t.Errorf("%q: %s, want %d ms without overflow", value, d, ms)
 		}
 	})
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/natsmux/natsmux/internal/adr32"
 )
 
 type (
@@ -143,22 +143,13 @@ func (r *request) release() {
 	}
 }
 
-// callerTimeout reads TimeoutHeader: a Go duration or whole milliseconds.
-// A missing, malformed or non-positive value means no timeout.
+// callerTimeout reads TimeoutHeader (see adr32.CallerTimeout).
 func callerTimeout(h nats.Header) (time.Duration, bool) {
 	v, ok := headerValue(h, TimeoutHeader)
 	if !ok {
 		return 0, false
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		ms, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || ms > int64(time.Duration(1<<63-1)/time.Millisecond) {
-			return 0, false
-		}
-		d = time.Duration(ms) * time.Millisecond
-	}
-	return d, d > 0
+	return adr32.CallerTimeout(v)
 }
 
 func (r *request) Respond(data []byte, opts ...RespondOpt) error {

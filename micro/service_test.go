@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -340,7 +341,7 @@ func TestResetAndStarted(t *testing.T) {
 	if before.Endpoints[0].NumRequests != 1 || before.Endpoints[1].LastError != "400:bad" {
 		t.Fatalf("stats before reset: %+v %+v", before.Endpoints[0], before.Endpoints[1])
 	}
-	microtest.Eventually(t, time.Second, func() bool { return time.Since(before.Started) > time.Millisecond }, "clock moves")
+	testutil.Eventually(t, time.Second, func() bool { return time.Since(before.Started) > time.Millisecond }, "clock moves")
 	svc.Reset()
 	after := svc.Stats()
 	if !after.Started.After(before.Started) || after.Started.Location() != time.UTC {
@@ -372,7 +373,7 @@ func TestServicesShareConnection(t *testing.T) {
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	microtest.Closed(t, a.Done(), microtest.DefaultTimeout, "service a")
+	testutil.Closed(t, a.Done(), microtest.DefaultTimeout, "service a")
 	if reply := microtest.Request(t, nc, "b", []byte("still here")); string(reply.Data) != "still here" {
 		t.Errorf("b after a stopped: %q", reply.Data)
 	}
@@ -398,15 +399,15 @@ func TestConnectionCloseStopsServices(t *testing.T) {
 	}
 	nc.Close()
 	for range services {
-		microtest.Receive(t, done, microtest.DefaultTimeout)
+		testutil.Receive(t, done, microtest.DefaultTimeout)
 	}
 	for _, s := range services {
-		microtest.Closed(t, s.Done(), microtest.DefaultTimeout, "service")
+		testutil.Closed(t, s.Done(), microtest.DefaultTimeout, "service")
 		if !s.Stopped() {
 			t.Error("service not stopped after its connection closed")
 		}
 	}
-	microtest.Closed(t, closed, microtest.DefaultTimeout, "the connection's own closed handler")
+	testutil.Closed(t, closed, microtest.DefaultTimeout, "the connection's own closed handler")
 }
 
 func TestStop(t *testing.T) {
@@ -428,7 +429,7 @@ func TestStop(t *testing.T) {
 	if !svc.Stopped() {
 		t.Error("Stopped() is false after Stop")
 	}
-	microtest.Closed(t, svc.Done(), microtest.DefaultTimeout, "service")
+	testutil.Closed(t, svc.Done(), microtest.DefaultTimeout, "service")
 	if len(doneCalls) != 1 {
 		t.Errorf("DoneHandler ran %d times, want 1", len(doneCalls))
 	}
@@ -500,42 +501,5 @@ func TestConfigIsACopy(t *testing.T) {
 	got.Endpoint.Metadata["e"] = "changed"
 	if again := svc.Config(); again.Metadata["k"] != "v" || again.Endpoint.Metadata["e"] != "1" {
 		t.Errorf("Config() shares maps with the service: %+v", again)
-	}
-}
-
-func TestExportedValidators(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"name ok", micro.ValidateName("a-b_C1"), ""},
-		{"name bad", micro.ValidateName("a.b"), `validation: invalid name "a.b"`},
-		{"subject ok", micro.ValidateSubject("a.*.>"), ""},
-		{"subject bad", micro.ValidateSubject("a.>.b"), "'>' before its last token"},
-		{"queue group ok", micro.ValidateQueueGroup("workers"), ""},
-		{"queue group bad", micro.ValidateQueueGroup("a\tb"), "contains white space"},
-	}
-	for _, tt := range tests {
-		if tt.want == "" {
-			if tt.err != nil {
-				t.Errorf("%s: %v", tt.name, tt.err)
-			}
-			continue
-		}
-		if !errors.Is(tt.err, micro.ErrConfigValidation) || !strings.Contains(tt.err.Error(), tt.want) {
-			t.Errorf("%s: got %v, want %q", tt.name, tt.err, tt.want)
-		}
-	}
-	for _, tt := range []struct{ prefix, name, want string }{
-		{"", "e", "e"}, {"g", "", "g"}, {"g", "e", "g.e"}, {"a.b", "c.d", "a.b.c.d"},
-	} {
-		if got := micro.JoinSubject(tt.prefix, tt.name); got != tt.want {
-			t.Errorf("JoinSubject(%q, %q) = %q, want %q", tt.prefix, tt.name, got, tt.want)
-		}
-	}
-	qg, off := micro.ResolveQueueGroup("", "parent", false, false)
-	if qg != "parent" || off {
-		t.Errorf("ResolveQueueGroup inherits: %q %v", qg, off)
 	}
 }

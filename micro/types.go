@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/natsmux/natsmux/internal/adr32"
 )
 
 // Protocol constants of the NATS Service API (ADR-32).
 const (
 	// DefaultQueueGroup is the queue group of every endpoint that does not set
 	// or inherit another one, so that instances of a service share its load.
-	DefaultQueueGroup = "q"
+	DefaultQueueGroup = adr32.DefaultQueueGroup
 
 	// APIPrefix is the default root of the discovery subjects
 	// ($SRV.PING, $SRV.INFO, $SRV.STATS). Config.APIPrefix overrides it.
@@ -28,7 +30,7 @@ const (
 // as "1.5s" or "250ms", or a whole number of milliseconds. The service
 // derives the deadline of Request.Context from it. It is an extension of
 // natsmux; other ADR-32 services ignore it.
-const TimeoutHeader = "Nats-Service-Timeout"
+const TimeoutHeader = adr32.TimeoutHeader
 
 // Types of the discovery responses, sent in their "type" field.
 const (

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/natsmux/natsmux/internal/testutil"
 )
 
 // ClusterName is the name every node of a Cluster announces on its routes.
@@ -163,7 +164,7 @@ func (c *Cluster) Running(i int) bool {
 // DefaultTimeout. NewCluster and Restart call it.
 func (c *Cluster) WaitForRoutes(tb testing.TB) {
 	tb.Helper()
-	Eventually(tb, DefaultTimeout, func() bool {
+	testutil.Eventually(tb, DefaultTimeout, func() bool {
 		peers := c.runningNodes()
 		for _, node := range peers {
 			if node.NumRoutes() != (len(peers)-1)*routesPerPeer(node.opts) {
@@ -208,7 +209,7 @@ func (c *Cluster) routeCounts() string {
 // responders" while the interest is still travelling.
 func (c *Cluster) WaitForInterest(tb testing.TB, subject string, n int) {
 	tb.Helper()
-	Eventually(tb, DefaultTimeout, func() bool {
+	testutil.Eventually(tb, DefaultTimeout, func() bool {
 		local := 0
 		for _, node := range c.runningNodes() {
 			if !node.GlobalAccount().SubscriptionInterest(subject) {

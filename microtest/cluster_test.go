@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -60,7 +61,7 @@ func TestClusterRoutesMessagesBetweenNodes(t *testing.T) {
 				if err := pub.Publish("greet", []byte(pub.ConnectedServerName())); err != nil {
 					t.Fatal(err)
 				}
-				if got := microtest.Receive(t, received, microtest.DefaultTimeout); got != pub.ConnectedServerName() {
+				if got := testutil.Receive(t, received, microtest.DefaultTimeout); got != pub.ConnectedServerName() {
 					t.Errorf("received %q, want the message from %s", got, pub.ConnectedServerName())
 				}
 			}
@@ -91,7 +92,7 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 	if c.Running(1) || !c.Running(0) {
 		t.Fatalf("running: node 0 %v, node 1 %v", c.Running(0), c.Running(1))
 	}
-	if server := microtest.Receive(t, reconnected, microtest.DefaultTimeout); server == "node-1" {
+	if server := testutil.Receive(t, reconnected, microtest.DefaultTimeout); server == "node-1" {
 		t.Fatalf("failed over to the node that was shut down")
 	}
 	c.WaitForRoutes(t)
@@ -99,7 +100,7 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 	if err := pub.Publish("after", nil); err != nil {
 		t.Fatal(err)
 	}
-	microtest.Receive(t, got, microtest.DefaultTimeout)
+	testutil.Receive(t, got, microtest.DefaultTimeout)
 
 	c.Restart(1)
 	if !c.Running(1) || c.Nodes[1].Port() != port {
@@ -112,7 +113,7 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 	if err := back.Publish("after", nil); err != nil {
 		t.Fatal(err)
 	}
-	microtest.Receive(t, got, microtest.DefaultTimeout)
+	testutil.Receive(t, got, microtest.DefaultTimeout)
 	c.Restart(2) // restarting a running node stops it first
 	if got := c.Nodes[2].NumRoutes(); got == 0 {
 		t.Errorf("node 2 has no routes after its restart")

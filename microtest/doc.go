@@ -12,9 +12,8 @@
 // NewPKI and NewNKeyUser make throwaway certificates and nkeys, with their
 // files, for WithTLS (TLS and mutual TLS) and WithNKeyUsers.
 //
-// Eventually, Receive and Closed wait for a condition, a value or a closed
-// channel with a deadline, failing the test with a readable message; Request
-// and RequestMsg send a request and fail the test on transport errors.
+// Request and RequestMsg send a request and fail the test on transport
+// errors; SettledStats waits until a service has counted its requests.
 //
 // # Example
 //

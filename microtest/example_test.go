@@ -32,9 +32,10 @@ func TestEchoService(t *testing.T) {
 	if string(reply.Data) != "hello" {
 		t.Fatalf("got %q", reply.Data)
 	}
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
-		return svc.Stats().Endpoints[0].NumRequests == 1
-	}, "the request is counted")
+	stats := microtest.SettledStats(t, svc, 1)
+	if stats.Endpoints[0].NumErrors != 0 {
+		t.Fatalf("errors counted: %+v", stats.Endpoints[0])
+	}
 }
 
 func TestHandlerInMemory(t *testing.T) {

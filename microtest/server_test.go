@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -68,7 +69,7 @@ func TestServerRestartKeepsPort(t *testing.T) {
 	if srv.Port() != port {
 		t.Errorf("port %d after restart, want %d", srv.Port(), port)
 	}
-	microtest.Receive(t, reconnected, microtest.DefaultTimeout)
+	testutil.Receive(t, reconnected, microtest.DefaultTimeout)
 	if _, err := nc.Subscribe("x", func(*nats.Msg) {}); err != nil {
 		t.Fatal(err)
 	}
@@ -130,33 +131,33 @@ func TestWaitHelpers(t *testing.T) {
 	}{
 		{"eventually true", func(tb testing.TB) {
 			n := 0
-			microtest.Eventually(tb, time.Second, func() bool { n++; return n > 3 }, "n grows")
+			testutil.Eventually(tb, time.Second, func() bool { n++; return n > 3 }, "n grows")
 		}, ""},
 		{"eventually never", func(tb testing.TB) {
-			microtest.Eventually(tb, 20*time.Millisecond, func() bool { return false }, "the %s", "impossible")
+			testutil.Eventually(tb, 20*time.Millisecond, func() bool { return false }, "the %s", "impossible")
 		}, "condition not met within 20ms: the impossible"},
 		{"receive value", func(tb testing.TB) {
 			ch := make(chan int, 1)
 			ch <- 7
-			if microtest.Receive(tb, ch, time.Second) != 7 {
+			if testutil.Receive(tb, ch, time.Second) != 7 {
 				tb.Fatalf("wrong value")
 			}
 		}, ""},
 		{"receive nothing", func(tb testing.TB) {
-			microtest.Receive(tb, make(chan int), 10*time.Millisecond)
+			testutil.Receive(tb, make(chan int), 10*time.Millisecond)
 		}, "no int received within 10ms"},
 		{"receive from closed", func(tb testing.TB) {
 			ch := make(chan string)
 			close(ch)
-			microtest.Receive(tb, ch, time.Second)
+			testutil.Receive(tb, ch, time.Second)
 		}, "channel closed while waiting for a string"},
 		{"closed", func(tb testing.TB) {
 			ch := make(chan struct{})
 			close(ch)
-			microtest.Closed(tb, ch, time.Second, "thing")
+			testutil.Closed(tb, ch, time.Second, "thing")
 		}, ""},
 		{"never closed", func(tb testing.TB) {
-			microtest.Closed(tb, make(chan struct{}), 10*time.Millisecond, "thing")
+			testutil.Closed(tb, make(chan struct{}), 10*time.Millisecond, "thing")
 		}, "thing not done within 10ms"},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
 )
@@ -63,22 +64,22 @@ func TestLimitEndToEnd(t *testing.T) {
 				}
 			}
 			for range requests - limit - backlog {
-				if reply := microtest.Receive(t, replies, microtest.DefaultTimeout); codeOf(reply) != tt.wantCode {
+				if reply := testutil.Receive(t, replies, microtest.DefaultTimeout); codeOf(reply) != tt.wantCode {
 					t.Fatalf("reply %q %v, want a rejection %d", reply.Data, reply.Header, tt.wantCode)
 				}
 			}
 			if elapsed := time.Since(start); elapsed > 5*time.Second {
 				t.Errorf("rejections took %v", elapsed)
 			}
-			microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return g.entered.Load() == limit }, "%d requests in the handler", limit)
+			testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return g.entered.Load() == limit }, "%d requests in the handler", limit)
 
 			close(g.release)
 			for range limit + backlog {
-				if reply := microtest.Receive(t, replies, microtest.DefaultTimeout); codeOf(reply) != 0 || string(reply.Data) != "done" {
+				if reply := testutil.Receive(t, replies, microtest.DefaultTimeout); codeOf(reply) != 0 || string(reply.Data) != "done" {
 					t.Errorf("reply %q %v after the release", reply.Data, reply.Header)
 				}
 			}
-			microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+			testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 				stats := svc.Stats().Endpoints[0]
 				return stats.NumRequests == requests && stats.NumErrors == requests-limit-backlog
 			}, "stats count %d requests, %d errors", requests, requests-limit-backlog)
@@ -111,13 +112,13 @@ func TestLimitScopesAndBacklog(t *testing.T) {
 				defer close(done)
 				_, _, _ = serveMemory(r, "busy", nil)
 			}()
-			microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return g.entered.Load() == 1 }, "busy")
+			testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return g.entered.Load() == 1 }, "busy")
 			_, _, err := serveMemory(r, "other", nil)
 			if code := natsmux.CodeOf(err); code != tt.wantCode {
 				t.Errorf("code %d (%v), want %d", code, err, tt.wantCode)
 			}
 			close(g.release)
-			microtest.Closed(t, done, microtest.DefaultTimeout, "busy request")
+			testutil.Closed(t, done, microtest.DefaultTimeout, "busy request")
 		})
 	}
 }
@@ -132,12 +133,12 @@ func TestLimitBacklogDeadline(t *testing.T) {
 		defer close(done)
 		_, _ = h.ServeNATS(context.Background(), natsmux.NewRequest("busy", nil))
 	}()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return g.entered.Load() == 1 }, "busy")
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return g.entered.Load() == 1 }, "busy")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	if _, err := h.ServeNATS(ctx, natsmux.NewRequest("busy", nil)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v, want the context's deadline", err)
 	}
 	close(g.release)
-	microtest.Closed(t, done, microtest.DefaultTimeout, "busy request")
+	testutil.Closed(t, done, microtest.DefaultTimeout, "busy request")
 }

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
@@ -133,7 +134,7 @@ func (m meter) collect(t testing.TB) map[string]metricdata.Aggregation {
 }
 
 // logSink collects JSON log lines, safe for concurrent writers.
-type logSink struct{ microtest.Buffer }
+type logSink struct{ testutil.Buffer }
 
 // handler is a JSON handler on the sink that logs everything.
 func (s *logSink) handler() slog.Handler {

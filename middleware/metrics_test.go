@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
 )
@@ -37,12 +38,12 @@ func TestMetrics(t *testing.T) {
 		defer close(done)
 		_, _, _ = serveMemory(r, "orders.block", nil)
 	}()
-	microtest.Receive(t, entered, microtest.DefaultTimeout)
+	testutil.Receive(t, entered, microtest.DefaultTimeout)
 	if active := sumPoints(t, m.collect(t)[middleware.ActiveRequestsMetric]); active[`get `] != 1 {
 		t.Errorf("active requests while one is blocked: %v", active)
 	}
 	close(release)
-	microtest.Closed(t, done, microtest.DefaultTimeout, "blocked request")
+	testutil.Closed(t, done, microtest.DefaultTimeout, "blocked request")
 
 	got := m.collect(t)
 	tests := []struct {

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
@@ -77,7 +78,7 @@ func TestRecommendedChainPanic(t *testing.T) {
 	if span.Status().Code != codes.Error || attrs(span.Attributes())["error.type"].AsString() != "500" {
 		t.Errorf("span status %v, attributes %v", span.Status(), span.Attributes())
 	}
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		stats := svc.Stats().Endpoints[0]
 		return stats.Name == "crash" && stats.NumRequests == 1 && stats.NumErrors == 1
 	}, "stats count the panic as an error")

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
@@ -74,12 +75,12 @@ func TestTimeoutEndToEnd(t *testing.T) {
 			if reply.Header.Get(middleware.DefaultRequestIDHeader) == "" || reply.Header.Get("Late") != "" {
 				t.Errorf("reply headers %v, want the request id and nothing from the late handler", reply.Header)
 			}
-			if err := microtest.Receive(t, b.cancelled, microtest.DefaultTimeout); !errors.Is(err, context.DeadlineExceeded) {
+			if err := testutil.Receive(t, b.cancelled, microtest.DefaultTimeout); !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("handler's context ended with %v", err)
 			}
 			close(b.release)
-			microtest.Closed(t, b.exited, microtest.DefaultTimeout, "late handler")
-			microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+			testutil.Closed(t, b.exited, microtest.DefaultTimeout, "late handler")
+			testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 				stats := svc.Stats().Endpoints[0]
 				return stats.NumRequests == 1 && stats.NumErrors == 1
 			}, "stats count one request, one error")
@@ -169,7 +170,7 @@ func TestTimeoutLatePanic(t *testing.T) {
 		t.Fatalf("code %d, want 504", code)
 	}
 	close(release)
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		s := svc.Stats().Endpoints[0]
 		return s.NumRequests == 1 && s.NumErrors == 1 && s.LastError == "504:timeout"
 	}, "one request counted, with the 504 that was sent: %+v", svc.Stats().Endpoints[0])

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -41,7 +42,7 @@ type invocation struct {
 
 // process is a command running in the test process.
 type process struct {
-	stdout, stderr microtest.Buffer
+	stdout, stderr testutil.Buffer
 	done           chan int // receives the exit code
 	timeout        time.Duration
 }
@@ -64,7 +65,7 @@ func (in invocation) start(t *testing.T, args ...string) *process {
 // wait returns the exit code.
 func (p *process) wait(t *testing.T) int {
 	t.Helper()
-	return microtest.Receive(t, p.done, p.timeout)
+	return testutil.Receive(t, p.done, p.timeout)
 }
 
 // result is what a finished command printed and returned.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -46,7 +47,7 @@ func TestInteropNatsCLI(t *testing.T) {
 		})
 	}
 	examplesConn := examples.Connect(t)
-	microtest.Eventually(t, buildTimeout, func() bool {
+	testutil.Eventually(t, buildTimeout, func() bool {
 		_, err1 := examplesConn.Request("demo.ECHO", nil, microtest.DefaultTimeout)
 		_, err2 := examplesConn.Request("admin.count", nil, microtest.DefaultTimeout)
 		return err1 == nil && err2 == nil

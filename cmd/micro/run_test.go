@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -53,7 +54,7 @@ func TestRunForwardsSignals(t *testing.T) {
 	srv := microtest.NewServer(t)
 	in := invocation{signals: make(chan os.Signal, 1), timeout: buildTimeout}
 	p := in.start(t, "run", "-s", srv.URL, "./testdata/exitcode")
-	microtest.Eventually(t, buildTimeout, func() bool { return strings.Contains(p.stdout.String(), "args=[]") },
+	testutil.Eventually(t, buildTimeout, func() bool { return strings.Contains(p.stdout.String(), "args=[]") },
 		"the program's start; stderr so far: %s", &p.stderr)
 	in.signals <- syscall.SIGTERM
 	if code := p.wait(t); code != 128+int(syscall.SIGTERM) {
@@ -75,12 +76,12 @@ func TestRunMinimalExample(t *testing.T) {
 
 	in := invocation{signals: make(chan os.Signal, 1), defaultURL: url, timeout: buildTimeout}
 	p := in.start(t, "run", "../../examples/minimal")
-	microtest.Eventually(t, buildTimeout, func() bool {
+	testutil.Eventually(t, buildTimeout, func() bool {
 		return strings.Contains(p.stderr.String(), "started an embedded nats-server")
 	}, "the embedded server's start; stderr so far: %s", &p.stderr)
 
 	s := []string{"-s", url}
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		return invocation{}.run(t, append([]string{"request", "demo.ECHO", "Hello, world!"}, s...)...).code == 0
 	}, "demo.ECHO answers; micro run's stderr so far: %s", &p.stderr)
 	invocation{}.run(t, append([]string{"request", "demo.ECHO", "Hello, world!"}, s...)...).check(t, 0, "Hello, world!", "")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -19,7 +20,7 @@ func TestServerRunsUntilASignal(t *testing.T) {
 	in := invocation{signals: make(chan os.Signal, 1)}
 	p := in.start(t, "server", "--port", "-1", "--monitor", "-1")
 	var urls []string
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		urls = listeningPattern.FindStringSubmatch(p.stderr.String())
 		return urls != nil
 	}, "the server's start line; stderr so far: %s", &p.stderr)
@@ -41,7 +42,7 @@ func TestServerRunsUntilASignal(t *testing.T) {
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit code %d; stderr: %s", code, &p.stderr)
 	}
-	microtest.Eventually(t, microtest.DefaultTimeout, nc.IsClosed, "the client sees the server gone")
+	testutil.Eventually(t, microtest.DefaultTimeout, nc.IsClosed, "the client sees the server gone")
 }
 
 func TestServerOnABusyPort(t *testing.T) {

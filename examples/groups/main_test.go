@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux/internal/exampletest"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -110,7 +111,7 @@ func TestConcurrentCreates(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for range n {
-		seen[microtest.Receive(t, replies, microtest.DefaultTimeout)] = true
+		seen[testutil.Receive(t, replies, microtest.DefaultTimeout)] = true
 	}
 	for i := 2; i <= n+1; i++ {
 		if want := `{"id":"` + strconv.Itoa(i) + `","items":{"fig":1}}`; !seen[want] {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux/internal/exampletest"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
@@ -27,14 +28,14 @@ func TestMain(m *testing.M) {
 
 // logBuffer holds the service's JSON log lines; handlers write them on
 // their goroutines while the test reads.
-type logBuffer struct{ microtest.Buffer }
+type logBuffer struct{ testutil.Buffer }
 
 // record returns the request record with the given request id, waiting for
 // Logger to write it.
 func (b *logBuffer) record(t *testing.T, requestID string) map[string]any {
 	t.Helper()
 	var found map[string]any
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		found = b.find(t, requestID)
 		return found != nil
 	}, "a log record for request %s", requestID)
@@ -163,7 +164,7 @@ func TestLimitAndTimeout(t *testing.T) {
 		level       string
 	}{{429, "too many requests", "WARN"}, {504, "timeout", "ERROR"}, {504, "timeout", "ERROR"}}
 	for _, w := range want {
-		reply := microtest.Receive(t, replies, microtest.DefaultTimeout)
+		reply := testutil.Receive(t, replies, microtest.DefaultTimeout)
 		if code, desc := codeOf(reply); code != w.code || desc != w.description {
 			t.Errorf("reply %d %q, want %d %q", code, desc, w.code, w.description)
 		}
@@ -174,7 +175,7 @@ func TestLimitAndTimeout(t *testing.T) {
 	}
 
 	var last *micro.EndpointStats
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		stats, _ := micro.DiscoverStats(context.Background(), nc, micro.WithDiscoveryMax(1))
 		for _, s := range stats {
 			for _, ep := range s.Endpoints {

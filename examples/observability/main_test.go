@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
@@ -105,7 +106,7 @@ func TestTelemetry(t *testing.T) {
 	go func() {
 		done <- run(ctx, sinks{traces: &traces, metrics: &metrics, textLogs: &textLogs, jsonLogs: &jsonLogs})
 	}()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		infos, _ := micro.DiscoverInfo(ctx, nc, micro.WithDiscoveryMax(1))
 		return len(infos) == 1 && len(infos[0].Endpoints) == 1
 	}, "the endpoint is up")
@@ -117,7 +118,7 @@ func TestTelemetry(t *testing.T) {
 		t.Fatalf("replies %q and %q (%v)", found.Data, missing.Data, err)
 	}
 	cancel()
-	if err := microtest.Receive(t, done, microtest.DefaultTimeout); err != nil {
+	if err := testutil.Receive(t, done, microtest.DefaultTimeout); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	// run has returned, so the exporters and log sinks are done writing.

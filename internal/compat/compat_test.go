@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux/internal/compat"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -48,7 +49,7 @@ func TestServiceCore(t *testing.T) {
 	if err := tester.Publish("tests.service.core.pass.result", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := microtest.Receive(t, result, microtest.DefaultTimeout); err != nil {
+	if err := testutil.Receive(t, result, microtest.DefaultTimeout); err != nil {
 		t.Fatalf("harness: %v", err)
 	}
 }
@@ -64,7 +65,7 @@ func TestServiceCoreFailResult(t *testing.T) {
 	if err := tester.Publish("tests.service.core.fail.result", []byte("stats mismatch")); err != nil {
 		t.Fatal(err)
 	}
-	if err := microtest.Receive(t, result, microtest.DefaultTimeout); !errors.Is(err, compat.ErrFailed) {
+	if err := testutil.Receive(t, result, microtest.DefaultTimeout); !errors.Is(err, compat.ErrFailed) {
 		t.Fatalf("Serve after a fail result: got %v, want ErrFailed", err)
 	}
 }
@@ -121,7 +122,7 @@ func checkStats(t *testing.T, nc *nats.Conn) {
 	// demo.default has two endpoints in different queue groups: both answer,
 	// and the second may still be counting when the first reply arrives.
 	var stats micro.Stats
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		stats = request[micro.Stats](t, nc, "$SRV.STATS.demo")
 		total := 0
 		for _, e := range stats.Endpoints {
@@ -160,7 +161,7 @@ func request[T any](t *testing.T, nc *nats.Conn, subject string) T {
 // server, so that the tester's first message is not lost.
 func waitSubscribed(t *testing.T, srv *microtest.Server, base uint32) {
 	t.Helper()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		return srv.NumSubscriptions() >= base+2
 	}, "harness subscribed")
 }

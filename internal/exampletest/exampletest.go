@@ -9,6 +9,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -29,11 +30,11 @@ func Start(t *testing.T, srv *microtest.Server, services ...app.Service) {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := microtest.Receive(t, done, microtest.DefaultTimeout); err != nil {
+		if err := testutil.Receive(t, done, microtest.DefaultTimeout); err != nil {
 			t.Errorf("app.Run: %v", err)
 		}
 	})
 	for range services {
-		microtest.Receive(t, ready, microtest.DefaultTimeout)
+		testutil.Receive(t, ready, microtest.DefaultTimeout)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -71,7 +72,7 @@ func TestClusterSpreadsRequests(t *testing.T) {
 			if tally.Failed > 0 || tally.Kinds[OK] != tally.Sent {
 				t.Fatalf("not every request succeeded: %s", tally)
 			}
-			microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+			testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 				total := 0
 				for _, svc := range svcs {
 					total += requestsServed(svc)
@@ -155,7 +156,7 @@ func TestClusterNodeFailure(t *testing.T) {
 	c.Shutdown(victim)
 	// The instance and the two callers on the victim reconnect elsewhere.
 	for range 3 {
-		if node := microtest.Receive(t, reconnected, microtest.DefaultTimeout); node == "node-1" {
+		if node := testutil.Receive(t, reconnected, microtest.DefaultTimeout); node == "node-1" {
 			t.Fatalf("a client reconnected to the node that was shut down")
 		}
 	}
@@ -209,8 +210,8 @@ func TestServerRestart(t *testing.T) {
 	waitSucceeded(t, run, 200)
 	restarted := time.Now()
 	srv.Restart()
-	microtest.Receive(t, reconnected, microtest.DefaultTimeout)
-	microtest.Receive(t, reconnected, microtest.DefaultTimeout)
+	testutil.Receive(t, reconnected, microtest.DefaultTimeout)
+	testutil.Receive(t, reconnected, microtest.DefaultTimeout)
 	t.Logf("server restarted under load; service and caller reconnected within %s", time.Since(restarted).Round(time.Millisecond))
 	waitSucceeded(t, run, 200)
 	tally := run.Stop()
@@ -218,7 +219,7 @@ func TestServerRestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
 	defer cancel()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return requestsServed(svc) >= tally.Kinds[OK] },
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return requestsServed(svc) >= tally.Kinds[OK] },
 		"the stats count every answered request")
 	stats, err := micro.DiscoverStats(ctx, caller, micro.WithDiscoveryService("scale"))
 	if err != nil || len(stats) != 1 {

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -69,7 +70,7 @@ func reconnecting(reconnected chan<- string) []nats.Option {
 func waitSucceeded(t *testing.T, run *Run, n int64) {
 	t.Helper()
 	target := run.Succeeded() + n
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return run.Succeeded() >= target },
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return run.Succeeded() >= target },
 		"%d more successful requests", n)
 }
 
@@ -89,7 +90,7 @@ func totalRequests(stats []micro.Stats) (requests, errors int) {
 // counted just after its reply is sent), and returns its totals.
 func settledStats(t *testing.T, nc *nats.Conn, name string, requests int) (served, errors int) {
 	t.Helper()
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), microtest.DefaultTimeout)
 		defer cancel()
 		stats, err := micro.DiscoverStats(ctx, nc, micro.WithDiscoveryService(name), micro.WithDiscoveryMax(1))

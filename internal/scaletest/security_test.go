@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -174,7 +175,7 @@ func TestLeastPrivilege(t *testing.T) {
 		if !errors.Is(err, nats.ErrTimeout) {
 			t.Errorf("request: %v, want a timeout", err)
 		}
-		refused := microtest.Receive(t, callerErrs, microtest.DefaultTimeout)
+		refused := testutil.Receive(t, callerErrs, microtest.DefaultTimeout)
 		t.Logf("caller's error handler: %v", refused)
 		if !errors.Is(refused, nats.ErrPermissionViolation) || !strings.Contains(refused.Error(), `Publish to "orders.admin.purge"`) {
 			t.Errorf("caller's error: %v, want a publish permissions violation", refused)
@@ -188,7 +189,7 @@ func TestLeastPrivilege(t *testing.T) {
 		if err := svcConn.Publish("orders.create", []byte("from the service")); err != nil {
 			t.Fatal(err)
 		}
-		refused := microtest.Receive(t, svcErrs, microtest.DefaultTimeout)
+		refused := testutil.Receive(t, svcErrs, microtest.DefaultTimeout)
 		if !errors.Is(refused, nats.ErrPermissionViolation) || !strings.Contains(refused.Error(), `Publish to "orders.create"`) {
 			t.Errorf("service's error: %v, want a publish permissions violation", refused)
 		}
@@ -318,7 +319,7 @@ func TestPayloadLimits(t *testing.T) {
 		if err := micro.ResponseError(reply); !errors.As(err, &se) || se.Code != 500 || se.Description != "reply too large" {
 			t.Errorf("reply to an oversized answer: %v, want 500 reply too large", err)
 		}
-		microtest.Eventually(t, microtest.DefaultTimeout, func() bool { return svc.Stats().Endpoints[1].NumErrors == 1 },
+		testutil.Eventually(t, microtest.DefaultTimeout, func() bool { return svc.Stats().Endpoints[1].NumErrors == 1 },
 			"the failed reply counted")
 		if last := svc.Stats().Endpoints[1].LastError; last != "500:reply too large" {
 			t.Errorf("last_error %q", last)
@@ -337,7 +338,7 @@ func TestPayloadLimits(t *testing.T) {
 			}
 			close(closed)
 		}()
-		microtest.Closed(t, closed, microtest.DefaultTimeout, "the server closing the connection")
+		testutil.Closed(t, closed, microtest.DefaultTimeout, "the server closing the connection")
 	})
 }
 
@@ -369,7 +370,7 @@ func rawClient(t *testing.T, srv *microtest.Server) (net.Conn, <-chan string) {
 func expectLine(t *testing.T, lines <-chan string, prefix string) string {
 	t.Helper()
 	for {
-		line := microtest.Receive(t, lines, microtest.DefaultTimeout)
+		line := testutil.Receive(t, lines, microtest.DefaultTimeout)
 		if strings.HasPrefix(line, prefix) {
 			return line
 		}
@@ -434,7 +435,7 @@ func TestMalformedHeaders(t *testing.T) {
 		if string(reply.Data) != "null" || micro.ResponseError(reply) != nil {
 			t.Errorf("reply %q %v: want the handler's reply, without headers", reply.Data, reply.Header)
 		}
-		report := microtest.Receive(t, asyncErrs, microtest.DefaultTimeout)
+		report := testutil.Receive(t, asyncErrs, microtest.DefaultTimeout)
 		if report.Subject != "headers.show" || !errors.Is(report, nats.ErrBadHeaderMsg) {
 			t.Errorf("ErrorHandler got %v", report)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -63,7 +64,7 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 			waitSucceeded(t, run, 1000)
 			inFlight := started[stopped].Load() - finished[stopped].Load()
 			cancels[stopped]()
-			if err := microtest.Receive(t, served[stopped], microtest.DefaultTimeout); err != nil {
+			if err := testutil.Receive(t, served[stopped], microtest.DefaultTimeout); err != nil {
 				t.Errorf("Serve of the stopped instance: %v", err)
 			}
 			waitSucceeded(t, run, 1000)
@@ -82,7 +83,7 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 					continue
 				}
 				cancels[i]()
-				if err := microtest.Receive(t, served[i], microtest.DefaultTimeout); err != nil {
+				if err := testutil.Receive(t, served[i], microtest.DefaultTimeout); err != nil {
 					t.Errorf("Serve of instance %d: %v", i, err)
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -51,7 +52,7 @@ func TestSlowConsumer(t *testing.T) {
 		}
 	}
 	send()
-	microtest.Receive(t, blocked, microtest.DefaultTimeout)
+	testutil.Receive(t, blocked, microtest.DefaultTimeout)
 	for range burst {
 		send()
 	}
@@ -59,7 +60,7 @@ func TestSlowConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	report := microtest.Receive(t, asyncErrs, microtest.DefaultTimeout)
+	report := testutil.Receive(t, asyncErrs, microtest.DefaultTimeout)
 	if report.Subject != "slow.block" || !errors.Is(report, nats.ErrSlowConsumer) {
 		t.Errorf("ErrorHandler got %v, want a slow consumer on slow.block", report)
 	}
@@ -72,7 +73,7 @@ func TestSlowConsumer(t *testing.T) {
 	// The endpoint answers what it kept, then new requests. One that comes
 	// while the buffer is still full is dropped too, so ask again, as a
 	// caller that timed out would.
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		reply, err := caller.Request("slow.block", []byte("again"), 100*time.Millisecond)
 		return err == nil && string(reply.Data) == "again"
 	}, "the released endpoint answers")
@@ -89,7 +90,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 
 	// A handler's request is counted just after its reply is sent.
-	microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 		return svc.Stats().Endpoints[0].NumRequests >= answered+1
 	}, "the %d answered requests and the one after the release counted", answered+1)
 	stats := svc.Stats().Endpoints[0]

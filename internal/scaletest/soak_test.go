@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -96,12 +97,12 @@ func TestSoak(t *testing.T) {
 		}()
 		defer func() {
 			cancel()
-			if err := microtest.Receive(t, served, microtest.DefaultTimeout); err != nil {
+			if err := testutil.Receive(t, served, microtest.DefaultTimeout); err != nil {
 				t.Errorf("Serve: %v", err)
 			}
 		}()
 		caller := srv.Connect(t)
-		microtest.Eventually(t, microtest.DefaultTimeout, func() bool {
+		testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
 			for _, m := range soakMix {
 				if !srv.GlobalAccount().SubscriptionInterest("soak." + m.endpoint) {
 					return false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/natsmux/natsmux/internal/adr32"
 )
 
 // DefaultDiscoveryQuiet is how long discovery waits for one more reply before
@@ -28,7 +29,7 @@ type discoveryOpts struct {
 // WithDiscoveryService asks only the instances of the named service.
 func WithDiscoveryService(name string) DiscoveryOpt {
 	return func(o *discoveryOpts) error {
-		if !nameRegexp.MatchString(name) {
+		if !adr32.ValidName(name) {
 			return fmt.Errorf("discovery: invalid service name %q", name)
 		}
 		o.name = name
@@ -43,7 +44,7 @@ func WithDiscoveryInstance(name, id string) DiscoveryOpt {
 		if err := WithDiscoveryService(name)(o); err != nil {
 			return err
 		}
-		if err := checkSubject(id, false); err != nil || strings.Contains(id, ".") {
+		if err := adr32.CheckSubject(id, false); err != nil || strings.Contains(id, ".") {
 			return fmt.Errorf("discovery: invalid instance id %q", id)
 		}
 		o.id = id
@@ -78,7 +79,7 @@ func WithDiscoveryQuiet(d time.Duration) DiscoveryOpt {
 // configured with Config.APIPrefix.
 func WithDiscoveryPrefix(prefix string) DiscoveryOpt {
 	return func(o *discoveryOpts) error {
-		if err := checkSubject(prefix, false); err != nil {
+		if err := adr32.CheckSubject(prefix, false); err != nil {
 			return fmt.Errorf("discovery: invalid prefix: %w", err)
 		}
 		o.prefix = prefix
