@@ -46,8 +46,7 @@ func BenchmarkAdapter(b *testing.B) {
 				r.Use(noop)
 			}
 			r.Handle("echo", echo, WithSubject("orders.{id}.get"))
-			rt := r.tree.routes[0]
-			a := &adapter{endpoint: rt.endpoint, handler: rt.handler, errorHandler: DefaultErrorHandler}
+			a := (*adapter)(r.tree.routes[0].bind(micro.Config{Name: "bench"}, newServeConfig(nil)))
 			mr := &fakeRequest{subject: "orders.42.get", data: []byte("payload")}
 			b.ReportAllocs()
 			for b.Loop() {

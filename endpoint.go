@@ -1,11 +1,14 @@
 package natsmux
 
+import "github.com/natsmux/natsmux/internal/adr32"
+
 // Endpoint describes an endpoint as it serves requests: what INFO shows for
 // it, and the parameters of its subject template. Handlers and middleware
-// read it from Request.Endpoint; it must not be modified.
+// read it from Request.Endpoint, and middleware from EndpointOf when it
+// builds its handler; it must not be modified.
 type Endpoint struct {
 	// Service is the name of the service the endpoint is mounted on; empty
-	// for an endpoint that is only registered on a router.
+	// for an endpoint served in memory or only registered on a router.
 	Service string
 	// Name is the endpoint's name.
 	Name string
@@ -25,8 +28,8 @@ type Endpoint struct {
 	// MaxConcurrency is how many requests the endpoint handles at once.
 	MaxConcurrency int
 
-	params                    []param
-	pendingMsgs, pendingBytes int
+	params   []param
+	settings adr32.Settings // resolved: what the endpoint subscribes with
 }
 
 // Params returns the names of the template's parameters, in subject order.

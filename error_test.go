@@ -52,8 +52,8 @@ func TestErrorConstructors(t *testing.T) {
 	}{
 		{"NewError", natsmux.NewError(400, "bad id"), 400, "bad id", "400 bad id", nil},
 		{"Errorf", natsmux.Errorf(404, "order %d not found", 7), 404, "order 7 not found", "404 order 7 not found", nil},
-		{"Errorf %w", natsmux.Errorf(503, "store unavailable: %w", cause), 503, "store unavailable: connection refused",
-			"503 store unavailable: connection refused: connection refused", cause},
+		{"Errorf %w", natsmux.Errorf(503, "store unavailable: %w", cause), 503, "store unavailable",
+			"503 store unavailable: connection refused", cause},
 		{"Wrap", natsmux.Wrap(cause, 502, "upstream failed"), 502, "upstream failed", "502 upstream failed: connection refused", cause},
 	}
 	for _, tt := range tests {

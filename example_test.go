@@ -163,5 +163,5 @@ func ExampleRouter_Group() {
 	// get    orders.*.get   queue group "orders", up to 256 at once
 	// list   orders.list    queue group "orders", up to 256 at once
 	// purge  orders.purge   queue group "orders", up to 1 at once
-	// forbidden
+	// 403 forbidden
 }

@@ -2,12 +2,8 @@ package natsmux
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"runtime/debug"
-	"strconv"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,7 +15,7 @@ import (
 // when its context ends, unless WithShutdownTimeout says otherwise.
 const DefaultShutdownTimeout = 10 * time.Second
 
-// ServeOption configures Mount and Serve.
+// ServeOption configures Mount, Serve and InMemory.
 type ServeOption func(*serveConfig)
 
 type serveConfig struct {
@@ -36,10 +32,14 @@ func newServeConfig(opts []ServeOption) serveConfig {
 	return sc
 }
 
-// WithErrorHandler replaces DefaultErrorHandler, which turns handler errors
-// into error replies. ExposingErrorHandler is the opt-in to send the text of
-// uncoded errors to callers.
+// WithErrorHandler replaces DefaultErrorHandler, which maps the errors that
+// handlers return to error replies (see ErrorHandler).
+// ExposingErrorHandler is the opt-in to send the text of uncoded errors to
+// callers.
 func WithErrorHandler(h ErrorHandler) ServeOption {
+	if h == nil {
+		panic("natsmux: WithErrorHandler(nil)")
+	}
 	return func(sc *serveConfig) { sc.errorHandler = h }
 }
 
@@ -58,21 +58,37 @@ func WithOnStart(fn func(micro.Service)) ServeOption {
 }
 
 // Mount adds the endpoints of r's tree to svc. Endpoints registered on the
-// router later are added to svc as they are registered. Queue groups,
-// concurrency limits and pending limits that the router leaves unset come
-// from svc's configuration, so INFO shows what the router declared.
+// router later are added to svc as they are registered, until svc stops.
+// Queue groups, concurrency limits and pending limits that the router leaves
+// unset come from svc's configuration, so INFO shows what the router
+// declared. Each endpoint's chain is built for svc, with the endpoint as it
+// is there (see EndpointOf).
 func Mount(svc micro.Service, r *Router, opts ...ServeOption) error {
-	sc := newServeConfig(opts)
-	m := &mount{svc: svc, cfg: svc.Config(), errorHandler: sc.errorHandler}
-	r.tree.mu.Lock()
-	defer r.tree.mu.Unlock()
-	for _, rt := range r.tree.routes {
+	_, err := mountOn(svc, r, newServeConfig(opts))
+	return err
+}
+
+func mountOn(svc micro.Service, r *Router, sc serveConfig) (*mount, error) {
+	m := &mount{svc: svc, cfg: svc.Config(), sc: sc}
+	t := r.tree
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, rt := range t.routes {
 		if err := m.add(rt); err != nil {
-			return fmt.Errorf("natsmux: mounting endpoint %q on service %s: %w", rt.name, m.cfg.Name, err)
+			return nil, fmt.Errorf("natsmux: mounting endpoint %q on service %s: %w", rt.name, m.cfg.Name, err)
 		}
 	}
-	r.tree.mounts = append(r.tree.mounts, m)
-	return nil
+	// Mounts of stopped services go here, or at the next Handle, so that
+	// a tree served again and again keeps no stopped service alive.
+	t.mounts = append(slices.DeleteFunc(t.mounts, func(m *mount) bool { return m.svc.Stopped() }), m)
+	return m, nil
+}
+
+// unmount forgets m at once, when its service has stopped.
+func (t *tree) unmount(m *mount) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.mounts = slices.DeleteFunc(t.mounts, func(other *mount) bool { return other == m })
 }
 
 // Serve adds a service with cfg on nc, mounts r on it and serves until ctx
@@ -87,17 +103,19 @@ func Serve(ctx context.Context, nc *nats.Conn, cfg micro.Config, r *Router, opts
 	if err != nil {
 		return err
 	}
-	if err := Mount(svc, r, opts...); err != nil {
+	m, err := mountOn(svc, r, sc)
+	if err != nil {
 		_ = svc.Stop()
 		return err
 	}
+	defer r.tree.unmount(m)
 	for _, fn := range sc.onStart {
 		fn(svc)
 	}
 	select {
 	case <-ctx.Done():
 	case <-svc.Done():
-		return fmt.Errorf("natsmux: service %s stopped before its context ended (connection closed)", cfg.Name)
+		return fmt.Errorf("natsmux: service %s stopped before its context ended: %w", cfg.Name, nats.ErrConnectionClosed)
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sc.shutdownTimeout)
 	defer cancel()
@@ -106,174 +124,46 @@ func Serve(ctx context.Context, nc *nats.Conn, cfg micro.Config, r *Router, opts
 
 // mount is r's tree on one service.
 type mount struct {
-	svc          micro.Service
-	cfg          micro.Config
-	errorHandler ErrorHandler
+	svc micro.Service
+	cfg micro.Config
+	sc  serveConfig
 }
 
 func (m *mount) add(rt *route) error {
-	ep := rt.describe(rt.endpoint.Subject, rt.endpoint.params, m.cfg)
+	br := rt.bind(m.cfg, m.sc)
+	st := br.ep.settings
 	opts := []micro.EndpointOpt{
-		micro.WithEndpointSubject(ep.Subject),
-		micro.WithEndpointMaxConcurrency(ep.MaxConcurrency),
-		micro.WithEndpointQueueGroup(ep.QueueGroup),
+		micro.WithEndpointSubject(br.ep.Subject),
+		micro.WithEndpointMaxConcurrency(st.MaxConcurrency),
+		micro.WithEndpointQueueGroup(st.QueueGroup),
 	}
-	if ep.QueueGroupDisabled {
+	if st.NoQueueGroup {
 		opts[2] = micro.WithEndpointQueueGroupDisabled()
 	}
-	if ep.Metadata != nil {
-		opts = append(opts, micro.WithEndpointMetadata(ep.Metadata))
+	if st.Metadata != nil {
+		opts = append(opts, micro.WithEndpointMetadata(st.Metadata))
 	}
-	if ep.pendingMsgs != 0 || ep.pendingBytes != 0 {
-		opts = append(opts, micro.WithEndpointPendingLimits(ep.pendingMsgs, ep.pendingBytes))
+	if st.PendingMsgs != 0 || st.PendingBytes != 0 {
+		opts = append(opts, micro.WithEndpointPendingLimits(st.PendingMsgs, st.PendingBytes))
 	}
-	return m.svc.AddEndpoint(ep.Name, &adapter{endpoint: ep, handler: rt.handler, errorHandler: m.errorHandler}, opts...)
+	return m.svc.AddEndpoint(br.ep.Name, (*adapter)(br), opts...)
 }
 
-// adapter is the only code that touches micro.Request: it runs an
-// endpoint's chain inside the core's handler call, so that the core's stats
-// time and count it, and turns the result into the reply.
-type adapter struct {
-	endpoint     *Endpoint
-	handler      Handler
-	errorHandler ErrorHandler
-}
-
-// inbound allocates a request and its context together, and sends the
-// request's one reply.
-type inbound struct {
-	req     Request
-	ctx     requestContext
-	mr      micro.Request
-	adapter *adapter
-	// mu is held while a reply is sent, so that Handle, whose return makes
-	// micro record the request's stats, waits for a ReplyNow in progress on
-	// another goroutine and the stats see its outcome.
-	mu      sync.Mutex
-	replied bool
-}
+// adapter is the only code that touches micro.Request: it serves a request
+// on the one request path (serve.go), inside the core's handler call, so
+// that micro's stats time and count it.
+type adapter boundRoute
 
 func (a *adapter) Handle(mr micro.Request) {
-	in := &inbound{req: Request{
+	x := &exchange{mr: mr}
+	x.req = Request{
 		Subject:  mr.Subject(),
 		Reply:    mr.Reply(),
 		Header:   nats.Header(mr.Headers()),
 		Data:     mr.Data(),
-		Endpoint: a.endpoint,
-	}, mr: mr, adapter: a}
-	in.req.replier = in
-	in.ctx = requestContext{Context: mr.Context(), req: &in.req}
-	resp, err := serve(&in.ctx, &in.req, a.handler)
-	in.reply(&in.req, resp, err)
-}
-
-// reply answers the request with the first result it is given: what the
-// chain returns, or what ReplyNow sent earlier.
-func (in *inbound) reply(req *Request, resp *Response, err error) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.replied {
-		return false
+		Endpoint: a.ep,
+		exchange: x,
 	}
-	in.replied = true
-	if errors.Is(err, ErrAbortHandler) {
-		return true
-	}
-	mr := in.mr
-	if err != nil {
-		e := in.adapter.errorHandler(&in.ctx, req, err)
-		code, desc := errorReply(e)
-		var data []byte
-		var h nats.Header
-		if e != nil {
-			data, h = e.Data, e.Header
-		}
-		// Without a reply subject this only counts the error in the stats.
-		_ = mr.Error(strconv.Itoa(code), desc, data, withHeaders(mergeHeaders(req.replyHeaders(), h))...)
-		return true
-	}
-	if req.Reply == "" {
-		return true
-	}
-	var data []byte
-	var h nats.Header
-	if resp != nil {
-		data, h = resp.Data, resp.Header
-	}
-	if h = mergeHeaders(req.replyHeaders(), h); len(h) > 0 {
-		err = mr.RespondMsg(&nats.Msg{Data: data, Header: h})
-	} else {
-		err = mr.Respond(data)
-	}
-	if errors.Is(err, nats.ErrMaxPayload) {
-		// NATS refused the reply; tell the caller instead of letting it time out.
-		_ = mr.Error("500", "reply too large", nil, withHeaders(req.replyHeaders())...)
-	}
-	return true
-}
-
-// memoryReply keeps the first reply of a request served in memory.
-type memoryReply struct {
-	mu   sync.Mutex
-	done bool
-	resp *Response
-	err  error
-}
-
-func (m *memoryReply) reply(_ *Request, resp *Response, err error) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.done {
-		return false
-	}
-	m.done, m.resp, m.err = true, resp, err
-	return true
-}
-
-// ErrAbortHandler is a panic value that stops a request on purpose: the
-// request gets no reply (its caller times out) and no log record, as with
-// net/http's ErrAbortHandler. The Recover middleware lets it pass.
-var ErrAbortHandler = errors.New("natsmux: abort handler")
-
-// serve runs h with the last-resort recover: a panic that no middleware
-// caught is logged with its stack and becomes a *micro.PanicError, which
-// error handlers answer with 500; ErrAbortHandler is returned as it is.
-func serve(ctx context.Context, req *Request, h Handler) (resp *Response, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == ErrAbortHandler { //nolint:errorlint // the sentinel is panicked, not wrapped
-				resp, err = nil, ErrAbortHandler
-				return
-			}
-			perr := &micro.PanicError{Value: v, Stack: debug.Stack()}
-			slog.ErrorContext(ctx, "natsmux: recovered from a panic", "subject", req.Subject,
-				"panic", perr.Value, "stack", string(perr.Stack))
-			resp, err = nil, perr
-		}
-	}()
-	return h.ServeNATS(ctx, req)
-}
-
-// errorReply returns the code and description of an error reply. The
-// protocol needs both: a missing description becomes the code's standard
-// text, a code outside 100-999 becomes 500.
-func errorReply(e *Error) (int, string) {
-	if e == nil {
-		return 500, ErrInternal.Error()
-	}
-	code, desc := e.Code, e.Description
-	if code < 100 || code > 999 {
-		code = 500
-	}
-	if desc == "" {
-		desc = "error " + strconv.Itoa(code)
-	}
-	return code, desc
-}
-
-func withHeaders(h nats.Header) []micro.RespondOpt {
-	if len(h) == 0 {
-		return nil
-	}
-	return []micro.RespondOpt{micro.WithHeaders(micro.Headers(h))}
+	x.ctx = requestContext{Context: mr.Context(), req: &x.req}
+	x.serve(a.handler)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -295,8 +294,10 @@ func TestMountErrors(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
 	r := natsmux.NewRouter()
-	r.HandleFunc("spy", echo, natsmux.WithSubject("$SRV.PING"))
-	svc, err := micro.AddService(nc, micro.Config{Name: "bad", Version: "1.0.0"})
+	// The router refuses $SRV at Handle; the service's own prefix is known
+	// only when it is mounted.
+	r.HandleFunc("spy", echo, natsmux.WithSubject("tenant.PING"))
+	svc, err := micro.AddService(nc, micro.Config{Name: "bad", Version: "1.0.0", APIPrefix: "tenant"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,82 +491,6 @@ func TestAbortHandler(t *testing.T) {
 	}
 }
 
-func TestReplyNow(t *testing.T) {
-	srv := microtest.NewServer(t)
-	nc := srv.Connect(t)
-	r := natsmux.NewRouter()
-	r.Use(func(next natsmux.Handler) natsmux.Handler {
-		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-			req.ReplyHeader().Set("Stamp", "outer")
-			req.ReplyHeader().Set("Outer", "1")
-			return next.ServeNATS(ctx, req)
-		})
-	})
-	finished := make(chan string, 4)
-	r.HandleFunc("ack", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-		sent := req.ReplyNow(natsmux.Reply([]byte("accepted")), nil)
-		again := req.ReplyNow(natsmux.Reply([]byte("twice")), nil)
-		finished <- fmt.Sprintf("ack %v %v", sent, again)
-		return natsmux.Reply([]byte("dropped")), nil
-	})
-	r.HandleFunc("early-error", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-		req.ReplyNow(nil, natsmux.ErrConflict)
-		finished <- "early-error"
-		return natsmux.Reply([]byte("dropped")), nil
-	})
-	r.HandleFunc("clone", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-		c := req.Clone()
-		c.ReplyHeader().Set("Stamp", "clone") // not on the original
-		done := make(chan bool)
-		go func() { done <- c.ReplyNow(natsmux.Reply([]byte("from a goroutine")), nil) }()
-		finished <- fmt.Sprintf("clone %v", <-done)
-		return nil, nil
-	})
-	svc := mountService(t, nc, micro.Config{Name: "now", Version: "1.0.0"}, r)
-
-	tests := []struct {
-		subject, data, code, stamp, finished string
-	}{
-		{"ack", "accepted", "", "outer", "ack true false"},
-		{"early-error", "", "409", "outer", "early-error"},
-		{"clone", "from a goroutine", "", "clone", "clone true"},
-	}
-	for _, tt := range tests {
-		reply := microtest.Request(t, nc, tt.subject, nil)
-		if string(reply.Data) != tt.data || reply.Header.Get(micro.ErrorCodeHeader) != tt.code ||
-			reply.Header.Get("Stamp") != tt.stamp || reply.Header.Get("Outer") != "1" {
-			t.Errorf("%s: reply %q headers %v", tt.subject, reply.Data, reply.Header)
-		}
-		if got := testutil.Receive(t, finished, microtest.DefaultTimeout); got != tt.finished {
-			t.Errorf("%s: handler saw %q, want %q", tt.subject, got, tt.finished)
-		}
-	}
-	stats := microtest.SettledStats(t, svc, 3)
-	if e := stats.Endpoints[1]; e.NumErrors != 1 || e.LastError != "409:conflict" {
-		t.Errorf("early error stats: %+v", e)
-	}
-
-	// In memory the early reply is returned too, once the chain returns.
-	resp, err := r.ServeNATS(context.Background(), natsmux.NewRequest("ack", nil))
-	if err != nil || string(resp.Data) != "accepted" {
-		t.Errorf("in memory: %v %v", resp, err)
-	}
-	<-finished
-	if natsmux.NewRequest("x", nil).ReplyNow(nil, nil) {
-		t.Error("ReplyNow on a request that is not being served reported a reply")
-	}
-
-	orig := natsmux.NewRequest("x", nil)
-	orig.ReplyHeader().Set("A", "orig")
-	clone := orig.Clone()
-	orig.MergeReplyHeader(clone) // nothing set on the clone
-	clone.ReplyHeader().Set("B", "clone")
-	orig.MergeReplyHeader(clone)
-	if orig.ReplyHeader().Get("A") != "orig" || orig.ReplyHeader().Get("B") != "clone" || clone.ReplyHeader().Get("A") != "" {
-		t.Errorf("merged reply headers: original %v, clone %v", orig.ReplyHeader(), clone.ReplyHeader())
-	}
-}
-
 // captureDefaultLog sends slog's default logger to a buffer, as JSON, until
 // the test ends.
 func captureDefaultLog(t *testing.T) *testutil.Buffer {
@@ -575,45 +500,4 @@ func captureDefaultLog(t *testing.T) *testutil.Buffer {
 	t.Cleanup(func() { slog.SetDefault(prev) })
 	slog.SetDefault(slog.New(slog.NewJSONHandler(logs, nil)))
 	return logs
-}
-
-// TestReplyNowFinishesBeforeStats: when ReplyNow is still sending on another
-// goroutine as the chain returns, the request is not counted until that
-// reply is out, so the stats see its error.
-func TestReplyNowFinishesBeforeStats(t *testing.T) {
-	srv := microtest.NewServer(t)
-	nc := srv.Connect(t)
-	inErrorHandler, release, returned := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	r := natsmux.NewRouter()
-	r.Use(func(next natsmux.Handler) natsmux.Handler {
-		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-			resp, err := next.ServeNATS(ctx, req)
-			close(returned)
-			return resp, err
-		})
-	})
-	r.HandleFunc("early", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-		go req.ReplyNow(nil, natsmux.ErrConflict)
-		<-inErrorHandler
-		return natsmux.Reply([]byte("dropped")), nil
-	})
-	slow := natsmux.WithErrorHandler(func(ctx context.Context, req *natsmux.Request, err error) *natsmux.Error {
-		close(inErrorHandler)
-		<-release
-		return natsmux.DefaultErrorHandler(ctx, req, err)
-	})
-	svc := mountService(t, nc, micro.Config{Name: "early", Version: "1.0.0"}, r, slow)
-	reply := make(chan *nats.Msg, 1)
-	go func() {
-		m, _ := nc.Request("early", nil, microtest.DefaultTimeout)
-		reply <- m
-	}()
-	testutil.Closed(t, returned, microtest.DefaultTimeout, "the chain")
-	close(release)
-	if m := testutil.Receive(t, reply, microtest.DefaultTimeout); m == nil || m.Header.Get(micro.ErrorCodeHeader) != "409" {
-		t.Fatalf("reply %v", m)
-	}
-	if s := microtest.SettledStats(t, svc, 1).Endpoints[0]; s.NumErrors != 1 || s.LastError != "409:conflict" {
-		t.Errorf("stats %+v", s)
-	}
 }

@@ -43,7 +43,7 @@ func WithSubject(template string) EndpointOption {
 
 // WithMiddleware adds middleware to one endpoint, inside the router's.
 func WithMiddleware(mws ...Middleware) EndpointOption {
-	return endpointOption(func(r *route) { r.middleware = append(r.middleware, mws...) })
+	return endpointOption(func(r *route) { r.mws = append(r.mws, mws...) })
 }
 
 // WithMetadata adds metadata, shown by INFO. A group's metadata goes to each

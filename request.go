@@ -15,7 +15,8 @@ type Request struct {
 	Subject string
 	// Reply is where the reply goes; empty when the sender wants none.
 	Reply string
-	// Header holds the message's headers (case-sensitive keys).
+	// Header holds the message's headers. Its keys are case-sensitive, as
+	// in NATS; GetHeader finds a key whatever its case.
 	Header nats.Header
 	// Data is the payload.
 	Data []byte
@@ -23,14 +24,8 @@ type Request struct {
 	Endpoint *Endpoint
 
 	replyHeader nats.Header
-	replier     replier  // sends the reply once; nil for a request made by NewRequest
-	parent      *Request // set by Clone: its reply headers come first
-}
-
-// replier sends a request's one reply: the first call wins, later ones
-// report false.
-type replier interface {
-	reply(req *Request, resp *Response, err error) bool
+	exchange    *exchange // the request's one reply; nil for a request made by NewRequest
+	parent      *Request  // set by clone: its reply headers come first
 }
 
 // NewRequest returns a request for subject with data, for calling handlers
@@ -39,10 +34,22 @@ func NewRequest(subject string, data []byte) *Request {
 	return &Request{Subject: subject, Data: data}
 }
 
+// GetHeader returns the first value of the header key, matching the key's
+// case exactly if the request has it so, and ignoring case otherwise, the
+// way the framework itself reads X-Request-Id, Content-Type and traceparent
+// (NATS header keys are case-sensitive, and clients differ in how they
+// write them). It returns "" when the request has no such header.
+func (r *Request) GetHeader(key string) string {
+	return HeaderCarrier(r.Header).Get(key)
+}
+
 // Param returns the subject token that the endpoint's template names name:
 // for the template "orders.{id}.items.{item}" and the subject
 // "orders.42.items.7", Param("id") is "42". It returns "" for a name the
-// template does not have.
+// template does not have. A request whose parameters hold a wildcard, a
+// control character or invalid UTF-8 is answered 400 before any handler
+// sees it (see docs/routing.md), so a parameter is safe to log and to use in
+// a subject or key.
 func (r *Request) Param(name string) string {
 	if r.Endpoint == nil {
 		return ""
@@ -92,35 +99,19 @@ func (r *Request) ReplyHeader() nats.Header {
 	return r.replyHeader
 }
 
-// ReplyNow sends the reply at once, before the chain returns, and reports
-// whether this call sent it; the reply a request gets is the first one, so
-// what the chain returns afterwards is dropped. Middleware such as Timeout
-// answers this way while the handler is still running, and a handler may
-// acknowledge a request and keep working. An error goes through the error
-// handler, as a returned one would. It is safe to call from any goroutine.
-// The reply headers are those set on this request so far.
-func (r *Request) ReplyNow(resp *Response, err error) bool {
-	if r.replier == nil {
-		return false
-	}
-	return r.replier.reply(r, resp, err)
-}
-
-// Clone returns a copy of the request for a handler that runs on another
-// goroutine, or must not see later changes: it shares the payload, headers
-// and endpoint, and ReplyNow on either answers the one request. The copy's
-// ReplyHeader starts empty and is its own; a reply sent through the copy
-// carries the original's reply headers, then the copy's.
-func (r *Request) Clone() *Request {
+// clone returns a copy of the request for a handler whose result may come
+// too late to use (TimeoutHandler): it shares the payload, headers, endpoint
+// and reply, and has reply headers of its own, which come after the
+// original's on a reply sent through the copy.
+func (r *Request) clone() *Request {
 	c := *r
 	c.replyHeader, c.parent = nil, r
 	return &c
 }
 
-// MergeReplyHeader sets on r the reply headers set on from, typically a
-// Clone of r whose handler finished in time, without allocating when from
-// has none.
-func (r *Request) MergeReplyHeader(from *Request) {
+// adoptReplyHeader sets on r the reply headers set on from, a clone of r
+// whose handler finished in time, without allocating when there are none.
+func (r *Request) adoptReplyHeader(from *Request) {
 	if len(from.replyHeader) > 0 {
 		maps.Copy(r.ReplyHeader(), from.replyHeader)
 	}

@@ -2,11 +2,9 @@ package natsmux
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/natsmux/natsmux/internal/adr32"
@@ -23,9 +21,9 @@ const TemplateMetadataKey = "natsmux.subject_template"
 // registers an endpoint. A router and every router derived from it form one
 // tree; Mount or Serve puts the whole tree on a service.
 //
-// Registration mistakes (an invalid name or template, a duplicate subject,
-// Use after Handle) panic with a message that says what is wrong, as
-// net/http and chi do.
+// Registration mistakes (an invalid name or template, a duplicate name,
+// subjects that overlap, Use after Handle) panic with a message that says
+// what is wrong, as net/http and chi do.
 type Router struct {
 	tree     *tree
 	parent   *Router
@@ -37,21 +35,23 @@ type Router struct {
 
 // tree is what all routers derived from one NewRouter share.
 type tree struct {
-	mu       sync.Mutex
-	routes   []*route
-	subjects map[string]string // subscription subject -> endpoint name
-	mounts   []*mount
+	mu     sync.Mutex
+	routes []*route
+	mounts []*mount // the services the tree is mounted on, while they run
+	local  Handler  // Router.ServeNATS's in-memory mount, made on first use
 }
 
 // route is one registered endpoint.
 type route struct {
-	router     *Router
-	name       string
-	template   string // relative to the router's prefix until registered
-	settings   adr32.Settings
-	middleware []Middleware
-	endpoint   *Endpoint // as declared, before any mount
-	handler    Handler   // the endpoint's whole chain
+	router   *Router
+	name     string
+	template string // relative to the router's prefix until registered
+	subject  string // the subscription subject, wildcards for parameters
+	params   []param
+	settings adr32.Settings
+	mws      []Middleware // the routers' and the endpoint's own, outermost first
+	handler  Handler
+	endpoint *Endpoint // as registered, on no service
 }
 
 // MetadataProvider is implemented by handlers that describe themselves, such
@@ -64,12 +64,12 @@ type MetadataProvider interface {
 
 // NewRouter returns an empty router.
 func NewRouter() *Router {
-	return &Router{tree: &tree{subjects: map[string]string{}}}
+	return &Router{tree: &tree{}}
 }
 
 // Use appends middleware to the router's stack. The first middleware added
 // runs first (outermost). Use panics once an endpoint has been registered on
-// the router or on a group of it, since that endpoint's chain is built.
+// the router or on a group of it, since that endpoint's chain is decided.
 func (r *Router) Use(mws ...Middleware) {
 	r.tree.mu.Lock()
 	defer r.tree.mu.Unlock()
@@ -112,16 +112,47 @@ func (r *Router) HandleFunc(name string, fn func(context.Context, *Request) (*Re
 
 // Handle registers the endpoint name, served by h behind the middleware of
 // the router and its parents. Its subject is the router's prefix followed by
-// WithSubject's template, or by the name. The endpoint's chain is built now;
-// if the router is mounted, the endpoint goes live before Handle returns.
+// WithSubject's template, or by the name.
+//
+// Endpoint names are unique in a tree, and no two endpoints' subjects may
+// overlap (match a common subject, as orders.create and orders.{id} do): on
+// the wire both subscriptions would receive such a message and NATS would
+// pick one at random, so Handle panics, naming both endpoints. Nor may a
+// subject overlap the discovery subjects under $SRV.
+//
+// If the router is mounted, the endpoint goes live before Handle returns.
 func (r *Router) Handle(name string, h Handler, opts ...EndpointOption) {
+	rt := r.newRoute(name, h, opts)
+	r.tree.mu.Lock()
+	defer r.tree.mu.Unlock()
+	if err := r.tree.conflict(rt); err != nil {
+		panic(fmt.Sprintf("natsmux: Handle(%q): %v", name, err))
+	}
+	rt.mws = append(r.stack(), rt.mws...)
+	r.tree.routes = append(r.tree.routes, rt)
+	for p := r; p != nil; p = p.parent {
+		p.sealed = true
+	}
+	r.tree.mounts = slices.DeleteFunc(r.tree.mounts, func(m *mount) bool {
+		if m.svc.Stopped() {
+			return true // the service is gone; let it go
+		}
+		if err := m.add(rt); err != nil {
+			panic(fmt.Sprintf("natsmux: Handle(%q) on service %s: %v", name, m.cfg.Name, err))
+		}
+		return false
+	})
+}
+
+// newRoute checks what can be checked of an endpoint on its own.
+func (r *Router) newRoute(name string, h Handler, opts []EndpointOption) *route {
 	if h == nil {
 		panic(fmt.Sprintf("natsmux: Handle(%q): nil handler", name))
 	}
 	if err := adr32.CheckName(name); err != nil {
 		panic(fmt.Sprintf("natsmux: Handle(%q): %v", name, err))
 	}
-	rt := &route{router: r, name: name, template: name}
+	rt := &route{router: r, name: name, template: name, handler: h}
 	if p, ok := h.(MetadataProvider); ok {
 		WithMetadata(p.EndpointMetadata()).applyEndpoint(rt)
 	}
@@ -129,33 +160,33 @@ func (r *Router) Handle(name string, h Handler, opts ...EndpointOption) {
 		opt.applyEndpoint(rt)
 	}
 	rt.template = adr32.JoinSubject(r.prefix, rt.template)
-	subject, params, err := parseTemplate(rt.template)
-	if err != nil {
+	var err error
+	if rt.subject, rt.params, err = parseTemplate(rt.template); err != nil {
 		panic(fmt.Sprintf("natsmux: Handle(%q): %v", name, err))
 	}
+	rt.endpoint = rt.describe(micro.Config{})
+	return rt
+}
 
-	r.tree.mu.Lock()
-	defer r.tree.mu.Unlock()
-	if other, dup := r.tree.subjects[subject]; dup {
-		panic(fmt.Sprintf("natsmux: Handle(%q): subject %q is already served by endpoint %q", name, subject, other))
-	}
-	rt.endpoint = rt.describe(subject, params, micro.Config{})
-	rt.handler = Chain(append(r.stack(), rt.middleware...)...)(h)
-	r.tree.subjects[subject] = name
-	r.tree.routes = append(r.tree.routes, rt)
-	for p := r; p != nil; p = p.parent {
-		p.sealed = true
-	}
-	r.tree.mounts = slices.DeleteFunc(r.tree.mounts, func(m *mount) bool {
-		err := m.add(rt)
-		if errors.Is(err, micro.ErrServiceStopped) {
-			return true // the service is gone; forget it
+// conflict reports why rt cannot join the tree: a name in use, or a subject
+// that overlaps another endpoint's or the discovery subjects.
+func (t *tree) conflict(rt *route) error {
+	for _, other := range t.routes {
+		switch {
+		case other.name == rt.name:
+			return fmt.Errorf("an endpoint named %q is already registered (subject %q); endpoint names must be unique", rt.name, other.template)
+		case other.subject == rt.subject:
+			return fmt.Errorf("subject %q is already served by endpoint %q", rt.subject, other.name)
+		case adr32.Overlap(other.subject, rt.subject):
+			return fmt.Errorf("subject %q overlaps %q of endpoint %q: a message to a subject both match would reach either at random; "+
+				"give them subjects that cannot both match (for example orders.get.{id} beside orders.create), or serve both from one endpoint",
+				rt.template, other.template, other.name)
 		}
-		if err != nil {
-			panic(fmt.Sprintf("natsmux: Handle(%q) on service %s: %v", name, m.cfg.Name, err))
-		}
-		return false
-	})
+	}
+	if err := adr32.CheckDiscoveryOverlap(rt.subject, micro.APIPrefix); err != nil {
+		return err
+	}
+	return nil
 }
 
 // stack returns the middleware from the root router down to r, in a new
@@ -184,93 +215,70 @@ func (r *Router) Endpoints() []*Endpoint {
 	return out
 }
 
-// ServeNATS makes the router a Handler that dispatches in memory, with no
-// NATS involved: it finds the endpoint whose subject matches req.Subject
-// (literal tokens beat wildcards; among equals the first registered wins),
-// sets req.Endpoint, puts req on the context and runs that endpoint's chain,
-// as a mounted router does; a reply sent with ReplyNow is returned in place
-// of the chain's, once the chain returns. It returns an error matching
-// ErrNotFound
-// when no endpoint matches. Tests use it to call handlers directly.
+// ServeNATS makes the router a Handler that serves in memory, with no NATS
+// involved, exactly as the router mounted without options serves over NATS:
+// InMemory(r) documents what it returns. Tests use it to call endpoints
+// directly.
 func (r *Router) ServeNATS(ctx context.Context, req *Request) (*Response, error) {
-	rt := r.match(req.Subject)
-	if rt == nil {
-		return nil, Errorf(404, "no endpoint for subject %q", req.Subject)
-	}
-	req.Endpoint = rt.endpoint
-	early := &memoryReply{}
-	req.replier = early
-	resp, err := serve(WithRequest(ctx, req), req, rt.handler)
-	if !early.reply(req, resp, err) {
-		return early.resp, early.err // ReplyNow answered first
-	}
-	return resp, err
-}
-
-func (r *Router) match(subject string) *route {
 	r.tree.mu.Lock()
-	defer r.tree.mu.Unlock()
-	var best *route
-	bestScore := -1
-	for _, rt := range r.tree.routes {
-		if !adr32.Matches(rt.endpoint.Subject, subject) {
-			continue
-		}
-		if score := literalTokens(rt.endpoint.Subject); score > bestScore {
-			best, bestScore = rt, score
-		}
+	if r.tree.local == nil {
+		r.tree.local = InMemory(r)
 	}
-	return best
+	l := r.tree.local
+	r.tree.mu.Unlock()
+	return l.ServeNATS(ctx, req)
 }
 
-func literalTokens(subject string) int {
-	n := 0
-	for tok := range strings.SplitSeq(subject, ".") {
-		if tok != "*" && tok != ">" {
-			n++
+// match returns the route whose subject matches subject; there is at most
+// one, since subjects may not overlap.
+func (t *tree) match(subject string) *route {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, rt := range t.routes {
+		if adr32.Matches(rt.subject, subject) {
+			return rt
 		}
 	}
-	return n
+	return nil
+}
+
+// bind returns the route as it is on a service with config cfg, served as
+// sc says: its endpoint and its chain.
+func (rt *route) bind(cfg micro.Config, sc serveConfig) *boundRoute {
+	ep := rt.describe(cfg)
+	return &boundRoute{ep: ep, handler: buildChain(ep, rt.mws, rt.handler, sc.errorHandler)}
 }
 
 // describe returns the endpoint as it is on a service with config cfg: the
-// queue group, concurrency, pending limits and metadata its groups and the
-// service give it.
-func (rt *route) describe(subject string, params []param, cfg micro.Config) *Endpoint {
-	eff := rt.effective(cfg)
-	md := eff.Metadata
-	if len(params) > 0 {
-		md = maps.Clone(md)
-		if md == nil {
-			md = map[string]string{}
-		}
-		md[TemplateMetadataKey] = rt.template
-	}
-	return &Endpoint{
-		Service:            cfg.Name,
-		Name:               rt.name,
-		Subject:            subject,
-		Template:           rt.template,
-		QueueGroup:         eff.QueueGroup,
-		QueueGroupDisabled: eff.NoQueueGroup,
-		Metadata:           md,
-		MaxConcurrency:     eff.MaxConcurrency,
-		params:             params,
-		pendingMsgs:        eff.PendingMsgs,
-		pendingBytes:       eff.PendingBytes,
-	}
-}
-
-// effective folds the settings from the service down through the groups to
-// the endpoint.
-func (rt *route) effective(cfg micro.Config) adr32.Settings {
-	eff := adr32.Settings{QueueGroup: cfg.QueueGroup, NoQueueGroup: cfg.QueueGroupDisabled, MaxConcurrency: cfg.MaxConcurrency}
+// queue group, concurrency, pending limits and metadata that the endpoint,
+// its groups and the service give it.
+func (rt *route) describe(cfg micro.Config) *Endpoint {
+	st := adr32.Settings{QueueGroup: cfg.QueueGroup, NoQueueGroup: cfg.QueueGroupDisabled, MaxConcurrency: cfg.MaxConcurrency}
 	var path []*Router
 	for p := rt.router; p != nil; p = p.parent {
 		path = append(path, p)
 	}
 	for i := len(path) - 1; i >= 0; i-- {
-		eff = path[i].settings.Inherit(eff)
+		st = path[i].settings.Inherit(st)
 	}
-	return rt.settings.Inherit(eff).Resolve()
+	st = rt.settings.Inherit(st).Resolve()
+	if len(rt.params) > 0 {
+		st.Metadata = maps.Clone(st.Metadata)
+		if st.Metadata == nil {
+			st.Metadata = map[string]string{}
+		}
+		st.Metadata[TemplateMetadataKey] = rt.template
+	}
+	return &Endpoint{
+		Service:            cfg.Name,
+		Name:               rt.name,
+		Subject:            rt.subject,
+		Template:           rt.template,
+		QueueGroup:         st.QueueGroup,
+		QueueGroupDisabled: st.NoQueueGroup,
+		Metadata:           st.Metadata,
+		MaxConcurrency:     st.MaxConcurrency,
+		params:             rt.params,
+		settings:           st,
+	}
 }

@@ -79,8 +79,8 @@ func TestSiblingIsolation(t *testing.T) {
 	gb.Use(tag(&trace, "gb"))
 	one.HandleFunc("one", ok)
 	two.HandleFunc("two", ok)
-	ga.HandleFunc("x", ok)
-	gb.HandleFunc("x", ok)
+	ga.HandleFunc("ax", ok, natsmux.WithSubject("x"))
+	gb.HandleFunc("bx", ok, natsmux.WithSubject("x"))
 
 	tests := map[string]string{
 		"one": "root> root2> root3> one>",
@@ -158,6 +158,25 @@ func TestRegistrationPanics(t *testing.T) {
 			r.HandleFunc("one", ok, natsmux.WithSubject("orders.{id}"))
 			r.HandleFunc("two", ok, natsmux.WithSubject("orders.{key}"))
 		}, `subject "orders.*" is already served by endpoint "one"`},
+		{"duplicate name", func(r *natsmux.Router) {
+			r.Group("orders").HandleFunc("get", ok)
+			r.Group("users").HandleFunc("get", ok)
+		}, `an endpoint named "get" is already registered (subject "orders.get")`},
+		{"literal under a parameter", func(r *natsmux.Router) {
+			r.HandleFunc("get", ok, natsmux.WithSubject("orders.{id}"))
+			r.HandleFunc("create", ok, natsmux.WithSubject("orders.create"))
+		}, `subject "orders.create" overlaps "orders.{id}" of endpoint "get"`},
+		{"parameter over a literal", func(r *natsmux.Router) {
+			r.HandleFunc("create", ok, natsmux.WithSubject("orders.create"))
+			r.HandleFunc("get", ok, natsmux.WithSubject("orders.{id}"))
+		}, `subject "orders.{id}" overlaps "orders.create" of endpoint "create"`},
+		{"tail over deeper subjects", func(r *natsmux.Router) {
+			r.HandleFunc("item", ok, natsmux.WithSubject("orders.{id}.items"))
+			r.HandleFunc("all", ok, natsmux.WithSubject("orders.>"))
+		}, `subject "orders.>" overlaps "orders.{id}.items" of endpoint "item"`},
+		{"everything", func(r *natsmux.Router) { r.HandleFunc("all", ok, natsmux.WithSubject(">")) }, `overlaps the discovery subject $SRV.PING`},
+		{"every PING", func(r *natsmux.Router) { r.HandleFunc("ping", ok, natsmux.WithSubject("*.PING")) }, `overlaps the discovery subject $SRV.PING`},
+		{"under $SRV", func(r *natsmux.Router) { r.HandleFunc("spy", ok, natsmux.WithSubject("$SRV.FOO")) }, `reserved for discovery`},
 		{"parameter inside a token", func(r *natsmux.Router) { r.HandleFunc("e", ok, natsmux.WithSubject("orders.x{id}")) }, `token "x{id}": a parameter must be a whole token`},
 		{"unclosed parameter", func(r *natsmux.Router) { r.HandleFunc("e", ok, natsmux.WithSubject("orders.{id")) }, "must be a whole token"},
 		{"empty parameter", func(r *natsmux.Router) { r.HandleFunc("e", ok, natsmux.WithSubject("orders.{}")) }, `parameter name ""`},
@@ -232,9 +251,9 @@ func TestServeNATSInMemory(t *testing.T) {
 		}
 	}
 	r.HandleFunc("wild", mark("wild"), natsmux.WithSubject("a.*"))
-	r.HandleFunc("literal", mark("literal"), natsmux.WithSubject("a.b"))
-	r.HandleFunc("tail", mark("tail"), natsmux.WithSubject("a.>"))
-	tests := map[string]string{"a.b": "literal", "a.c": "wild", "a.b.c": "tail"}
+	r.HandleFunc("literal", mark("literal"), natsmux.WithSubject("b.c"))
+	r.HandleFunc("tail", mark("tail"), natsmux.WithSubject("c.>"))
+	tests := map[string]string{"a.b": "wild", "b.c": "literal", "c.d.e": "tail"}
 	for subject, want := range tests {
 		hit = ""
 		if _, err := call(t, r, subject); err != nil || hit != want {

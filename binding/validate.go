@@ -147,7 +147,7 @@ func validateMethodError(err error) error {
 	if errors.As(err, &coder) {
 		return err
 	}
-	return natsmux.Errorf(400, "invalid request: %w", err)
+	return natsmux.Wrap(err, 400, "invalid request: "+err.Error())
 }
 
 func rulesError(err error, root string) error {

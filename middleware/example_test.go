@@ -232,7 +232,7 @@ func Example_writingMiddleware() {
 	r.With(requireToken("s3cret")).HandleFunc("get", getOrder, natsmux.WithSubject("orders.{id}.get"))
 
 	_, err := r.ServeNATS(context.Background(), natsmux.NewRequest("orders.42.get", nil))
-	fmt.Println(natsmux.CodeOf(err), err)
+	fmt.Println(err)
 
 	req := natsmux.NewRequest("orders.42.get", nil)
 	req.Header = nats.Header{"Authorization": {"Bearer s3cret"}}

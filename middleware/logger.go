@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/natsmux/natsmux"
-	"github.com/natsmux/natsmux/micro"
 )
 
 // Keys of the attributes that Logger writes and that LogEnricher stamps on
@@ -125,7 +124,7 @@ func (c *loggerConfig) level(code int) slog.Level {
 func requestAttrs(ctx context.Context, req *natsmux.Request, attrs []slog.Attr) []slog.Attr {
 	ep := req.Endpoint
 	if ep == nil {
-		ep = unknownEndpoint
+		ep = &natsmux.Endpoint{}
 	}
 	attrs = append(attrs,
 		slog.String(logKeyService, ep.Service),
@@ -156,12 +155,25 @@ func appendErrorAttrs(attrs []slog.Attr, err error) []slog.Attr {
 	if err == nil {
 		return attrs
 	}
-	attrs = append(attrs, slog.String("error", err.Error()))
-	var perr *micro.PanicError
+	attrs = append(attrs, slog.String("error", errorText(err)))
+	var perr *natsmux.PanicError
 	if errors.As(err, &perr) {
 		attrs = append(attrs, slog.Any("panic", perr.Value), slog.String("stack", string(perr.Stack)))
 	}
 	return attrs
+}
+
+// errorText is what a record says of an error: an *natsmux.Error's
+// description and cause, without the code, which the record has apart.
+func errorText(err error) string {
+	var e *natsmux.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	if cause := e.Unwrap(); cause != nil && cause.Error() != e.Description {
+		return e.Description + ": " + cause.Error()
+	}
+	return e.Description
 }
 
 type logAttrsKey struct{}

@@ -105,7 +105,7 @@ func TestLoggerRecord(t *testing.T) {
 		{ends[0], map[string]any{"level": "INFO", "endpoint": "get", "subject": "orders.42.get", "code": 0.0,
 			"request_id": "req-42", "request_size": 3.0, "reply_size": 5.0, "order": "42", "items": 2.0}},
 		{ends[1], map[string]any{"level": "WARN", "endpoint": "get", "subject": "orders.0.get", "code": 404.0,
-			"request_id": "req-0", "reply_size": 8.0, "order": "0", "error": "404 no order 0"}},
+			"request_id": "req-0", "reply_size": 8.0, "order": "0", "error": "no order 0"}},
 	}
 	for _, tt := range tests {
 		for k, v := range tt.want {

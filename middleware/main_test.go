@@ -43,11 +43,18 @@ func serve(t testing.TB, nc *nats.Conn, name string, r *natsmux.Router) micro.Se
 	return svc
 }
 
-// serveMemory sends a request through r in memory.
-func serveMemory(r *natsmux.Router, subject string, data []byte) (*natsmux.Request, *natsmux.Response, error) {
-	req := natsmux.NewRequest(subject, data)
-	resp, err := r.ServeNATS(context.Background(), req)
-	return req, resp, err
+// serveMemory serves a request in memory and returns the headers of its
+// reply (or error reply), the reply and the error.
+func serveMemory(r *natsmux.Router, subject string, data []byte) (nats.Header, *natsmux.Response, error) {
+	resp, err := r.ServeNATS(context.Background(), natsmux.NewRequest(subject, data))
+	var e *natsmux.Error
+	switch {
+	case resp != nil:
+		return resp.Header, resp, err
+	case errors.As(err, &e):
+		return e.Header, resp, err
+	}
+	return nil, resp, err
 }
 
 // tracer is an SDK tracer provider that records the spans it ends.

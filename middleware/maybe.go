@@ -26,23 +26,26 @@ func Maybe(mw natsmux.Middleware, match func(*natsmux.Request) bool) natsmux.Mid
 
 // MaybeEndpoint returns middleware that applies mw to the endpoints for
 // which match returns true, such as those with some metadata, and leaves the
-// others alone. match runs once per endpoint, on its first request (an
-// endpoint's description is complete only once it is mounted), and its
-// answer is kept.
+// others alone. match runs once per endpoint, when the router builds the
+// endpoint's chain (natsmux.EndpointOf), so that requests pay nothing for
+// the choice; for a handler wrapped by hand, it runs on every request.
 func MaybeEndpoint(mw natsmux.Middleware, match func(*natsmux.Endpoint) bool) natsmux.Middleware {
 	if mw == nil || match == nil {
 		panic("middleware: MaybeEndpoint: nil middleware or predicate")
 	}
 	return func(next natsmux.Handler) natsmux.Handler {
 		wrapped := mw(next)
-		choice := newPerEndpoint(func(ep *natsmux.Endpoint) natsmux.Handler {
+		choose := perEndpoint(next, func(ep *natsmux.Endpoint) natsmux.Handler {
 			if match(ep) {
 				return wrapped
 			}
 			return next
 		})
+		if natsmux.EndpointOf(next) != nil {
+			return choose(nil)
+		}
 		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-			return choice.get(req.Endpoint).ServeNATS(ctx, req)
+			return choose(req).ServeNATS(ctx, req)
 		})
 	}
 }

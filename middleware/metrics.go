@@ -75,9 +75,9 @@ func Metrics(opts ...MetricsOption) natsmux.Middleware {
 	otelHandle(err)
 
 	return func(next natsmux.Handler) natsmux.Handler {
-		endpoints := newPerEndpoint(served.add)
+		endpoint := perEndpoint(next, served.add)
 		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-			em := endpoints.get(req.Endpoint)
+			em := endpoint(req)
 			em.active.Add(1)
 			defer em.active.Add(-1)
 			start := time.Now()
@@ -99,18 +99,30 @@ func otelHandle(err error) {
 	}
 }
 
-// endpointRegistry is every endpoint that one Metrics has measured.
+// endpointRegistry is every endpoint that one Metrics has measured, by
+// attribute set: a chain is built per endpoint and mount, and the mounts of
+// a service that is served again and again, or of several instances in one
+// process, share their series, so that the registry grows with the distinct
+// endpoints only.
 type endpointRegistry struct {
 	mu        sync.Mutex
-	endpoints []*endpointMetrics
+	endpoints map[attribute.Distinct]*endpointMetrics
 }
 
 func (r *endpointRegistry) add(ep *natsmux.Endpoint) *endpointMetrics {
 	attrs := endpointAttrs(ep)
-	em := &endpointMetrics{attrs: attrs, ok: newMeasurementAttrs(attrs)}
+	ok := newMeasurementAttrs(attrs)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.endpoints = append(r.endpoints, em)
+	key := ok.set.Equivalent()
+	if em, found := r.endpoints[key]; found {
+		return em
+	}
+	if r.endpoints == nil {
+		r.endpoints = map[attribute.Distinct]*endpointMetrics{}
+	}
+	em := &endpointMetrics{attrs: attrs, ok: ok}
+	r.endpoints[key] = em
 	return em
 }
 
@@ -133,13 +145,15 @@ type endpointMetrics struct {
 }
 
 type measurementAttrs struct {
+	set     attribute.Set
 	record  []metric.RecordOption
 	observe []metric.ObserveOption
 }
 
 func newMeasurementAttrs(attrs []attribute.KeyValue) measurementAttrs {
-	opt := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	return measurementAttrs{record: []metric.RecordOption{opt}, observe: []metric.ObserveOption{opt}}
+	set := attribute.NewSet(attrs...)
+	opt := metric.WithAttributeSet(set)
+	return measurementAttrs{set: set, record: []metric.RecordOption{opt}, observe: []metric.ObserveOption{opt}}
 }
 
 func (em *endpointMetrics) forCode(code int) *measurementAttrs {

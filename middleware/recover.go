@@ -5,21 +5,21 @@ import (
 	"runtime/debug"
 
 	"github.com/natsmux/natsmux"
-	"github.com/natsmux/natsmux/micro"
 )
 
 // Recover returns middleware that turns a panic in the handlers it wraps
 // into a 500 *natsmux.Error "internal error". The error's cause is a
-// *micro.PanicError with the panic value and the stack, for Logger or an
-// error handler to log; the caller sees only "internal error". The service
-// keeps serving.
+// *natsmux.PanicError with the panic value and the stack, for Logger to
+// log; the caller sees only "internal error". The service keeps serving.
 //
 // A panic with natsmux.ErrAbortHandler passes through, so that the request
 // is aborted as documented: no reply, no log record.
 //
-// Recover logs nothing itself: put Logger outside it (see Recommended), or
-// log in an error handler. It catches panics on the request's goroutine,
-// where Timeout runs handlers too.
+// Recover logs nothing itself: put Logger outside it (see Recommended).
+// Without Recover, the router's last-resort recover answers a panic with
+// the same 500 and logs it, but the middleware around the panic see no
+// result. Recover catches panics on the request's goroutine, where Timeout
+// runs handlers too.
 func Recover() natsmux.Middleware {
 	return recoverPanics
 }
@@ -42,5 +42,5 @@ func panicError(v any) error {
 	if v == natsmux.ErrAbortHandler { //nolint:errorlint // the sentinel is panicked, not wrapped
 		panic(v)
 	}
-	return natsmux.Wrap(&micro.PanicError{Value: v, Stack: debug.Stack()}, 500, natsmux.ErrInternal.Error())
+	return natsmux.Wrap(&natsmux.PanicError{Value: v, Stack: debug.Stack()}, 500, natsmux.ErrInternal.Error())
 }

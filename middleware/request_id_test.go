@@ -89,8 +89,8 @@ func TestRequestIDOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(resp.Data) != tt.want || req.ReplyHeader().Get("Trace-Me") != tt.want {
-				t.Errorf("id %q, reply header %v; want %q", resp.Data, req.ReplyHeader(), tt.want)
+			if string(resp.Data) != tt.want || resp.Header.Get("Trace-Me") != tt.want {
+				t.Errorf("id %q, reply header %v; want %q", resp.Data, resp.Header, tt.want)
 			}
 		})
 	}

@@ -117,13 +117,13 @@ func TestTimeoutInTime(t *testing.T) {
 			r := natsmux.NewRouter()
 			r.Use(middleware.RequestID(middleware.WithRequestIDGenerator(func() string { return "id" })), middleware.Recover())
 			r.Handle("h", tt.handler, natsmux.WithMiddleware(middleware.Timeout(time.Minute)))
-			req, resp, err := serveMemory(r, "h", nil)
+			header, resp, err := serveMemory(r, "h", nil)
 			if code := natsmux.CodeOf(err); code != tt.wantCode {
 				t.Fatalf("code %d (%v), want %d", code, err, tt.wantCode)
 			}
 			if tt.wantCode == 0 {
-				if string(resp.Data) != tt.wantData || req.ReplyHeader().Get("Handler") != "set" || req.ReplyHeader().Get("X-Request-Id") != "id" {
-					t.Errorf("reply %q, reply headers %v", resp.Data, req.ReplyHeader())
+				if string(resp.Data) != tt.wantData || header.Get("Handler") != "set" || header.Get("X-Request-Id") != "id" {
+					t.Errorf("reply %q, reply headers %v", resp.Data, header)
 				}
 			}
 			var perr *micro.PanicError

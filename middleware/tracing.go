@@ -107,7 +107,7 @@ func Tracing(opts ...TracingOption) natsmux.Middleware {
 	tracer := cfg.provider.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))
 	start := []trace.SpanStartOption{trace.WithSpanKind(cfg.kind)}
 	return func(next natsmux.Handler) natsmux.Handler {
-		spans := newPerEndpoint(func(ep *natsmux.Endpoint) spanTemplate {
+		spans := perEndpoint(next, func(ep *natsmux.Endpoint) spanTemplate {
 			return spanTemplate{
 				name:         cfg.spanName(ep),
 				attrs:        append(endpointAttrs(ep), semconv.MessagingOperationTypeProcess),
@@ -118,7 +118,7 @@ func Tracing(opts ...TracingOption) natsmux.Middleware {
 			if cfg.filter != nil && !cfg.filter(req) {
 				return next.ServeNATS(ctx, req)
 			}
-			st := spans.get(req.Endpoint)
+			st := spans(req)
 			if len(req.Header) > 0 {
 				ctx = cfg.propagator.Extract(ctx, natsmux.HeaderCarrier(req.Header))
 			}

@@ -89,10 +89,10 @@ func TestRequests(t *testing.T) {
 		logged                 map[string]any // more attributes of the record, as decoded from JSON
 	}{
 		{"hello", "hello", "Ann", 0, "hello, Ann", "INFO", map[string]any{"name": "Ann", "endpoint": "hello"}},
-		{"no name", "hello", "", 400, "send a name to greet", "WARN", map[string]any{"error": "400 send a name to greet"}},
+		{"no name", "hello", "", 400, "send a name to greet", "WARN", map[string]any{"error": "send a name to greet"}},
 		{"panic", "crash", "", 500, "internal error", "ERROR", map[string]any{"panic": "the crash endpoint crashes, as asked"}},
 		{"serves after a panic", "hello", "Bo", 0, "hello, Bo", "INFO", map[string]any{"name": "Bo"}},
-		{"error", "fail", "", 500, "internal error", "ERROR", map[string]any{"error": "booking the payment: ledger offline"}},
+		{"error", "fail", "", 500, "internal error", "ERROR", map[string]any{"error": "internal error: booking the payment: ledger offline"}},
 		{"short job", "jobs.run", "10ms", 0, "done after 10ms", "INFO", map[string]any{"job": float64(10 * time.Millisecond), "subject": "jobs.run"}},
 		{"bad job", "jobs.run", "soon", 400, `send how long the job takes, such as 250ms, not "soon"`, "WARN", nil},
 	}

@@ -1,6 +1,9 @@
 package adr32
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Matches reports whether the concrete subject matches pattern, a
 // subscription subject that may hold the wildcards '*' and '>'.
@@ -36,4 +39,24 @@ func Overlap(a, b string) bool {
 		}
 		a, b = aRest, bRest
 	}
+}
+
+// discoveryVerbs are the verbs every service answers under its API prefix.
+var discoveryVerbs = []string{"PING", "INFO", "STATS"}
+
+// CheckDiscoveryOverlap reports an endpoint subject that would receive
+// discovery requests: one under the API prefix, which is reserved, or one
+// whose wildcards match a discovery subject (">" or "*.PING" on $SRV).
+func CheckDiscoveryOverlap(subject, prefix string) error {
+	if subject == prefix || strings.HasPrefix(subject, prefix+".") {
+		return fmt.Errorf("subject %q is under %s, which is reserved for discovery", subject, prefix)
+	}
+	for _, verb := range discoveryVerbs {
+		for _, pattern := range []string{prefix + "." + verb, prefix + "." + verb + ".*", prefix + "." + verb + ".*.*"} {
+			if Overlap(subject, pattern) {
+				return fmt.Errorf("subject %q overlaps the discovery subject %s: its endpoint would receive the discovery requests meant for every service", subject, pattern)
+			}
+		}
+	}
+	return nil
 }
