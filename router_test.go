@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/microtest"
 )
 
 func TestMain(m *testing.M) {
@@ -295,5 +299,52 @@ func TestContextAccessors(t *testing.T) {
 	ctx = context.WithValue(ctx, other{}, 1)
 	if natsmux.RequestFromContext(ctx) != req || ctx.Value(other{}) != 1 {
 		t.Error("values through a derived context")
+	}
+}
+
+// TestEndpointOf: a middleware learns its endpoint when the router builds
+// the chain, as the endpoint is on each mount, and a handler wrapped by hand
+// has none.
+func TestEndpointOf(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	var built []string
+	r := natsmux.NewRouter()
+	r.Use(func(next natsmux.Handler) natsmux.Handler {
+		ep := natsmux.EndpointOf(next)
+		built = append(built, fmt.Sprintf("%s/%s/%s", ep.Service, ep.Name, ep.QueueGroup))
+		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			if req.Endpoint != ep {
+				t.Errorf("built for %p, serving %p", ep, req.Endpoint)
+			}
+			return next.ServeNATS(ctx, req)
+		})
+	}, func(next natsmux.Handler) natsmux.Handler { return next })
+	r.HandleFunc("get", ok)
+	mountService(t, nc, micro.Config{Name: "svc", Version: "1.0.0", QueueGroup: "workers"}, r)
+	if _, err := call(t, r, "get"); err != nil {
+		t.Fatal(err)
+	}
+	microtest.Request(t, nc, "get", nil)
+	if want := []string{"svc/get/workers", "/get/q"}; !slices.Equal(built, want) {
+		t.Errorf("chains built for %q, want %q", built, want)
+	}
+	if natsmux.EndpointOf(natsmux.HandlerFunc(ok)) != nil {
+		t.Error("a handler the router did not hand over has an endpoint")
+	}
+}
+
+func TestGetHeader(t *testing.T) {
+	req := natsmux.NewRequest("x", nil)
+	req.Header = nats.Header{"x-request-id": {"lower"}, "Content-Type": {"application/json"}, "Both": {"exact"}, "BOTH": {"upper"}}
+	for key, want := range map[string]string{
+		"X-Request-Id": "lower", "content-type": "application/json", "Both": "exact", "missing": "",
+	} {
+		if got := req.GetHeader(key); got != want {
+			t.Errorf("GetHeader(%q) = %q, want %q", key, got, want)
+		}
+	}
+	if natsmux.NewRequest("x", nil).GetHeader("a") != "" {
+		t.Error("a request without headers has one")
 	}
 }
