@@ -122,3 +122,54 @@ func BenchmarkHandoff(b *testing.B) {
 	b.ReportMetric(loadgen.Ratio(res[1], res[0]), "goroutine-x-inline")
 	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "pool-x-inline")
 }
+
+// mixes are the workloads of BenchmarkMix: one request in Every takes Slow,
+// the others none; and a heavy-tailed spread of work times.
+var mixes = []struct {
+	name string
+	mix  loadgen.Mix
+}{
+	{"1in2-1ms", loadgen.Mix{Every: 2, Slow: time.Millisecond}},
+	{"1in5-200us", loadgen.Mix{Every: 5, Slow: 200 * time.Microsecond}},
+	{"1in10-1ms", loadgen.Mix{Every: 10, Slow: time.Millisecond}},
+	{"1in20-5ms", loadgen.Mix{Every: 20, Slow: 5 * time.Millisecond}},
+	{"1in100-5ms", loadgen.Mix{Every: 100, Slow: 5 * time.Millisecond}},
+	{"1in1000-50ms", loadgen.Mix{Every: 1000, Slow: 50 * time.Millisecond}},
+	{"heavy-tail", loadgen.Mix{HeavyTail: true}},
+}
+
+// BenchmarkMix: mixes of fast and slow requests, 32 requesters, natsmux
+// micro against a responder that gives every message a goroutine of its own
+// (the design that a slow request never holds up). It reports the
+// throughput ratio and the ratio of the fast requests' p99.
+func BenchmarkMix(b *testing.B) {
+	for _, m := range mixes {
+		b.Run(m.name, func(b *testing.B) {
+			srv := microtest.NewServer(b)
+			if err := loadgen.StartPerMessage(srv.Connect(b), "mix.gpm", 0); err != nil {
+				b.Fatal(err)
+			}
+			svc, err := micro.AddService(srv.Connect(b), micro.Config{Name: "mix", Version: "1.0.0"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = svc.Stop() })
+			work := micro.HandlerFunc(func(r micro.Request) {
+				loadgen.Work(r.Data())
+				_ = r.Respond(r.Data())
+			})
+			if err := svc.AddEndpoint("mix", work, micro.WithEndpointSubject("mix.ours")); err != nil {
+				b.Fatal(err)
+			}
+			client := srv.Connect(b)
+			targets := []loadgen.Target{
+				{Name: "gpm", Subject: "mix.gpm", Conn: client},
+				{Name: "micro", Subject: "mix.ours", Conn: client},
+			}
+			load := loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128), Mix: m.mix}
+			res := loadgen.Bench(b, targets, load, 200*time.Millisecond)
+			b.ReportMetric(loadgen.Ratio(res[1], res[0]), "x-gpm")
+			b.ReportMetric(loadgen.FastP99Ratio(res[1], res[0]), "fastp99-x-gpm")
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strings"
 
 	"github.com/natsmux/natsmux/internal/adr32"
 )
@@ -66,6 +67,18 @@ type (
 		// APIPrefix replaces "$SRV" as the root of the discovery subjects, for
 		// example to separate tenants that share an account.
 		APIPrefix string `json:"api_prefix,omitempty"`
+
+		// ReplyPrefixes, when set, are the only subjects the service replies
+		// under: the inbox prefixes of its callers, such as "_INBOX" (nats.go's
+		// default) or a caller's nats.CustomInboxPrefix. A request whose reply
+		// subject is not under one of them, or that has none, is refused
+		// before any handler runs: no reply, and an error in the stats. It
+		// keeps a caller from naming another endpoint's subject as its reply
+		// subject, which the server's allow_responses would let the service
+		// publish to, so that the service's reply becomes a request the caller
+		// may not send itself (docs/security.md). Discovery requests are
+		// refused the same way.
+		ReplyPrefixes []string `json:"reply_prefixes,omitempty"`
 	}
 
 	// EndpointConfig configures an endpoint.
@@ -227,7 +240,32 @@ func (c *Config) validate() error {
 			return validationError("API prefix: %v", err)
 		}
 	}
+	for _, p := range c.ReplyPrefixes {
+		if err := adr32.CheckSubject(strings.TrimSuffix(p, "."), false); err != nil {
+			return validationError("reply prefix: %v", err)
+		}
+	}
 	return nil
+}
+
+// replyFilter returns whether a reply subject is under one of prefixes, or
+// nil when there are none and every reply subject is allowed.
+func replyFilter(prefixes []string) func(reply string) bool {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	trimmed := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		trimmed[i] = strings.TrimSuffix(p, ".") + "."
+	}
+	return func(reply string) bool {
+		for _, p := range trimmed {
+			if strings.HasPrefix(reply, p) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // settings are what the service gives its groups and endpoints.

@@ -12,9 +12,18 @@ import (
 	"github.com/natsmux/natsmux/internal/adr32"
 )
 
-// DefaultDiscoveryQuiet is how long discovery waits for one more reply before
-// it concludes that every instance has answered.
-const DefaultDiscoveryQuiet = 300 * time.Millisecond
+// Bounds of a discovery request.
+const (
+	// DefaultDiscoveryQuiet is how long discovery waits for one more reply
+	// before it concludes that every instance has answered.
+	DefaultDiscoveryQuiet = 300 * time.Millisecond
+	// DefaultDiscoveryTimeout bounds a discovery request whose context has
+	// no deadline, so that responders that keep answering cannot hold it.
+	DefaultDiscoveryTimeout = 5 * time.Second
+	// DefaultDiscoveryMax bounds the replies collected unless
+	// WithDiscoveryMax says otherwise.
+	DefaultDiscoveryMax = 10000
+)
 
 // DiscoveryOpt narrows or bounds a discovery request.
 type DiscoveryOpt func(*discoveryOpts) error
@@ -23,6 +32,7 @@ type discoveryOpts struct {
 	name, id string
 	prefix   string
 	max      int
+	maxSet   bool
 	quiet    time.Duration
 }
 
@@ -58,7 +68,7 @@ func WithDiscoveryMax(n int) DiscoveryOpt {
 		if n < 1 {
 			return fmt.Errorf("discovery: max replies must be at least 1, got %d", n)
 		}
-		o.max = n
+		o.max, o.maxSet = n, true
 		return nil
 	}
 }
@@ -89,18 +99,25 @@ func WithDiscoveryPrefix(prefix string) DiscoveryOpt {
 
 // Discover sends a discovery request for verb and returns the raw JSON
 // documents of the replies, in arrival order. It collects replies until the
-// quiet interval passes without one, the maximum count is reached, or ctx
-// ends. A deadline on ctx is a normal end; a cancelled ctx returns what came
-// and ctx's error. No service at all is an empty result, not an error.
+// quiet interval passes without one, the maximum count is reached
+// (DefaultDiscoveryMax unless WithDiscoveryMax), or ctx ends (after
+// DefaultDiscoveryTimeout when ctx has no deadline). A deadline is a normal
+// end; a cancelled ctx returns what came and ctx's error. No service at all
+// is an empty result, not an error.
 func Discover(ctx context.Context, nc *nats.Conn, verb Verb, opts ...DiscoveryOpt) ([]json.RawMessage, error) {
-	o := discoveryOpts{prefix: APIPrefix, quiet: DefaultDiscoveryQuiet}
+	o := discoveryOpts{prefix: APIPrefix, quiet: DefaultDiscoveryQuiet, max: DefaultDiscoveryMax}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
-	if o.id != "" && o.max == 0 {
+	if o.id != "" && !o.maxSet {
 		o.max = 1
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultDiscoveryTimeout)
+		defer cancel()
 	}
 	subject, err := controlSubject(o.prefix, verb, o.name, o.id)
 	if err != nil {
@@ -118,7 +135,7 @@ func Discover(ctx context.Context, nc *nats.Conn, verb Verb, opts ...DiscoveryOp
 	}
 
 	var replies []json.RawMessage
-	for o.max == 0 || len(replies) < o.max {
+	for len(replies) < o.max {
 		wait, cancel := context.WithTimeout(ctx, o.quiet)
 		msg, err := sub.NextMsgWithContext(wait)
 		cancel()

@@ -169,3 +169,56 @@ func TestResponseError(t *testing.T) {
 		t.Error("ResponseError(nil) is not nil")
 	}
 }
+
+// TestDiscoverBounded: a responder that never stops answering cannot hold a
+// discovery without a deadline for longer than DefaultDiscoveryTimeout, nor
+// make it collect more than DefaultDiscoveryMax replies.
+func TestDiscoverBounded(t *testing.T) {
+	t.Run("a reply every 100ms", func(t *testing.T) {
+		t.Parallel()
+		srv := microtest.NewServer(t)
+		rogue := srv.Connect(t)
+		stop := make(chan struct{})
+		defer close(stop)
+		if _, err := rogue.Subscribe("$SRV.PING", func(m *nats.Msg) {
+			go func() {
+				tick := time.NewTicker(100 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+						_ = rogue.Publish(m.Reply, []byte(`{"type":"io.nats.micro.v1.ping_response","name":"rogue"}`))
+					}
+				}
+			}()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		started := time.Now()
+		pings, err := micro.DiscoverPing(context.Background(), srv.Connect(t))
+		if err != nil || len(pings) == 0 {
+			t.Fatalf("got %d pings, %v", len(pings), err)
+		}
+		if took := time.Since(started); took > micro.DefaultDiscoveryTimeout+2*time.Second {
+			t.Errorf("discovery took %s", took)
+		}
+	})
+	t.Run("a flood of replies", func(t *testing.T) {
+		t.Parallel()
+		srv := microtest.NewServer(t)
+		rogue := srv.Connect(t)
+		if _, err := rogue.Subscribe("$SRV.PING", func(m *nats.Msg) {
+			for range micro.DefaultDiscoveryMax + 500 {
+				_ = rogue.Publish(m.Reply, []byte(`{}`))
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := micro.Discover(context.Background(), srv.Connect(t), micro.PingVerb)
+		if err != nil || len(raw) != micro.DefaultDiscoveryMax {
+			t.Errorf("got %d replies, %v; want the cap of %d", len(raw), err, micro.DefaultDiscoveryMax)
+		}
+	})
+}

@@ -35,6 +35,10 @@ func (s *service) subscribeDiscovery() error {
 
 func (s *service) discoveryHandler(verb Verb) nats.MsgHandler {
 	return func(m *nats.Msg) {
+		if s.replyAllowed != nil && !s.replyAllowed(m.Reply) {
+			s.reportError(refusedReply(m))
+			return
+		}
 		var data []byte
 		switch verb {
 		case PingVerb:

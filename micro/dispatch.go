@@ -14,23 +14,41 @@ import (
 // Handing every message to another goroutine costs about a quarter of a raw
 // responder's throughput on a small machine, so the dispatcher keeps the fast
 // path inline: one goroutine, the leader, receives a message and runs the
-// handler itself. Concurrency comes from two escapes:
+// handler itself. Two things make it hand messages to goroutines of their
+// own instead (spread mode):
 //
-//   - When handlers are slow on average (a smoothed handler time above
-//     slowEnter), the cost of a goroutine is noise next to the handler, so the
-//     leader hands each message to a new goroutine and goes back to receiving.
-//   - When a single call runs longer than handoffAfter while handlers are fast
-//     on average, the service's watchdog makes a new leader, as the Go
-//     scheduler hands off a P when a goroutine blocks in a system call. The
-//     old leader finishes its call and exits.
+//   - Calls that block. A call still running after handoffAfter holds up
+//     every message behind it until the service's watchdog notices and makes
+//     a new leader (as the Go scheduler hands off a P when a goroutine
+//     blocks in a system call), so each such call stalls the endpoint for
+//     about stallCost. The dispatcher adds up the stall that the calls of
+//     the last few windows cost or would have cost inline, as a share of
+//     wall time: above spreadAbove it spreads, below inlineBelow it goes
+//     back inline. A rare slow call (one in a thousand) costs a few percent
+//     and stays inline; one in a hundred, or a heavy tail, spreads. The mix
+//     decides, not an average that a minority of slow calls cannot move.
+//   - Handlers that compute for a while (a smoothed time of the calls that
+//     do not block above slowEnter): a goroutine is noise next to them, and
+//     several run in parallel on several cores.
 //
 // A slot is taken before a message is received, so at most maxConcurrency
 // handlers run and, at the limit, messages wait in the subscription's pending
 // buffer, where its pending limits apply.
 const (
+	handoffAfter = 100 * time.Microsecond
+	stallCost    = handoffAfter + watchdogTick/2
 	slowEnter    = 40 * time.Microsecond
 	slowExit     = 20 * time.Microsecond
-	handoffAfter = 100 * time.Microsecond
+
+	// stallWindow is how often the stall share is folded into its average.
+	stallWindow = 10 * time.Millisecond
+	// spreadAbove and inlineBelow bound the smoothed stall share, in
+	// 1/1024ths of wall time: spread above 15%, back inline below 5%.
+	// Spreading costs about a quarter of the throughput of fast calls; a
+	// stall share costs its own size, and that share of fast requests wait
+	// up to stallCost.
+	spreadAbove = 154
+	inlineBelow = 51
 )
 
 // epoch anchors the monotonic timestamps kept in atomics.
@@ -44,8 +62,14 @@ type dispatcher struct {
 	slots      chan struct{} // one token per running handler or waiting leader
 	concurrent bool          // maxConcurrency > 1
 
-	avgNanos atomic.Int64 // smoothed handler time
-	slow     atomic.Bool  // hand every message to its own goroutine
+	spread atomic.Bool // hand every message to its own goroutine
+
+	avgNanos    atomic.Int64 // smoothed time of the calls that do not block
+	stallNanos  atomic.Int64 // stall cost of the calls of the current window
+	windowEnd   atomic.Int64 // when the current window ends (ns since epoch)
+	stallShare  atomic.Int64 // smoothed stall share of wall time, in 1/1024ths
+	promotions  atomic.Int64 // new leaders made by the watchdog, for tests
+	modeChanges atomic.Int64 // switches between inline and spread, for tests
 
 	// inlineSince is when the leader's current inline call started (ns since
 	// epoch), 0 when it runs none. The watchdog swaps it to 0 to depose the
@@ -84,7 +108,7 @@ func (d *dispatcher) lead() {
 			}
 			return
 		}
-		if d.concurrent && d.slow.Load() {
+		if d.concurrent && d.spread.Load() {
 			d.svc.running.Add(1)
 			go d.work(msg)
 			continue
@@ -109,6 +133,7 @@ func (d *dispatcher) promote(cutoff int64) (busy bool) {
 		return false
 	}
 	if since <= cutoff && d.inlineSince.CompareAndSwap(since, 0) {
+		d.promotions.Add(1)
 		d.start()
 	}
 	return true
@@ -122,6 +147,12 @@ func (d *dispatcher) work(msg *nats.Msg) {
 
 // serve runs the handler for one message and records the outcome.
 func (d *dispatcher) serve(msg *nats.Msg, start time.Time) {
+	if d.svc.replyAllowed != nil && !d.svc.replyAllowed(msg.Reply) {
+		refused := refusedReply(msg)
+		d.ep.stats.record(time.Since(start), &refused.Description)
+		d.svc.reportError(refused)
+		return
+	}
 	req := newRequest(msg, d.svc.nc, d.svc.handlerCtx, start)
 	perr := d.call(req)
 	elapsed := time.Since(start)
@@ -130,7 +161,7 @@ func (d *dispatcher) serve(msg *nats.Msg, start time.Time) {
 	}
 	req.release()
 	d.ep.stats.record(elapsed, req.failure.Load())
-	d.observe(elapsed)
+	d.observe(start, elapsed)
 }
 
 func (d *dispatcher) call(req *request) (perr *PanicError) {
@@ -153,21 +184,45 @@ func (d *dispatcher) recovered(req *request, perr *PanicError) {
 	d.svc.reportPanic(d.ep.Subject, perr)
 }
 
-// observe folds a handler time into the moving average (weight 1/8) and
-// switches between inline and per-message goroutines with some hysteresis.
-// A sample counts for at most sampleCap, so that one call that was descheduled
-// on a busy machine cannot flip a fast endpoint: it takes three slow calls in
-// a row. Updates from concurrent workers may overwrite each other; an average
-// that is off by one sample does not matter here.
-func (d *dispatcher) observe(elapsed time.Duration) {
-	const sampleCap = 3 * slowEnter
+// observe folds a call into the statistics that choose the mode. It is
+// called by the leader and by concurrent workers: updates that overwrite
+// each other lose a sample, which an average over many does not miss.
+func (d *dispatcher) observe(start time.Time, elapsed time.Duration) {
+	// Calls that block count towards the stall share; the others towards
+	// the smoothed handler time (weight 1/8), which a burst of slow calls
+	// therefore cannot move.
 	avg := d.avgNanos.Load()
-	avg += (int64(min(elapsed, sampleCap)) - avg) / 8
-	d.avgNanos.Store(avg)
-	switch slow := d.slow.Load(); {
-	case !slow && avg > int64(slowEnter):
-		d.slow.Store(true)
-	case slow && avg < int64(slowExit):
-		d.slow.Store(false)
+	if elapsed > handoffAfter {
+		d.stallNanos.Add(int64(min(elapsed, stallCost)))
+	} else {
+		avg += (int64(elapsed) - avg) / 8
+		d.avgNanos.Store(avg)
+	}
+	now := int64(start.Sub(epoch) + elapsed)
+	end := d.windowEnd.Load()
+	if now < end || !d.windowEnd.CompareAndSwap(end, now+int64(stallWindow)) {
+		d.choose(avg, d.stallShare.Load())
+		return
+	}
+	// A new window: fold the last one's stall share into the average
+	// (weight 1/2, so that a change of mix shows within a few windows).
+	span := max(now-(end-int64(stallWindow)), int64(stallWindow))
+	share := min(d.stallNanos.Swap(0)*1024/span, 1024)
+	smoothed := d.stallShare.Load()
+	smoothed += (share - smoothed) / 2
+	d.stallShare.Store(smoothed)
+	d.choose(avg, smoothed)
+}
+
+// choose switches between inline and spread with hysteresis.
+func (d *dispatcher) choose(avg, stallShare int64) {
+	spread := d.spread.Load()
+	switch {
+	case !spread && (avg > int64(slowEnter) || stallShare > spreadAbove):
+		d.spread.Store(true)
+		d.modeChanges.Add(1)
+	case spread && avg < int64(slowExit) && stallShare < inlineBelow:
+		d.spread.Store(false)
+		d.modeChanges.Add(1)
 	}
 }

@@ -123,6 +123,16 @@ func headerValue(h nats.Header, key string) (string, bool) {
 	return v[0], true
 }
 
+// refusedReply is the error of a request refused for its reply subject
+// (Config.ReplyPrefixes).
+func refusedReply(msg *nats.Msg) *NATSError {
+	reply := msg.Reply
+	if reply == "" {
+		reply = "(none)"
+	}
+	return &NATSError{Subject: msg.Subject, Description: fmt.Sprintf("refused: reply subject %q is not under an allowed prefix", reply)}
+}
+
 func newPanicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: debug.Stack()}
 }

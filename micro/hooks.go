@@ -1,6 +1,7 @@
 package micro
 
 import (
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -60,7 +61,7 @@ func (cs *connServices) closed(nc *nats.Conn) {
 	services := slices.Clone(cs.services)
 	registry.Unlock()
 	for _, s := range services {
-		_ = s.stop()
+		_ = s.stop() // without a connection: see stop
 	}
 	if cs.prevClosed != nil {
 		cs.prevClosed(nc)
@@ -81,17 +82,26 @@ func (cs *connServices) asyncErr(nc *nats.Conn, sub *nats.Subscription, err erro
 
 // callbackQueue runs a service's DoneHandler and ErrorHandler calls one at a
 // time on their own goroutine, in order, so that user callbacks never block
-// a request or NATS's own callback goroutine. It is unbounded: a burst of
-// errors is queued, not dropped.
+// a request or NATS's own callback goroutine. It holds at most
+// maxQueuedCallbacks: when an ErrorHandler falls behind a storm of errors,
+// the errors beyond that are dropped, counted and logged, rather than
+// queued without bound. DoneHandler is never dropped.
 type callbackQueue struct {
-	mu     sync.Mutex
-	queue  []func()
-	closed bool
-	wake   chan struct{}
+	name    string // the service's, for the log
+	mu      sync.Mutex
+	queue   []func()
+	closed  bool
+	dropped int
+	wake    chan struct{}
 }
 
+// maxQueuedCallbacks bounds the callbacks waiting to run, as nats.go bounds
+// its own callback queue.
+const maxQueuedCallbacks = 100
+
 // start runs the queue until close; done is closed after the last callback.
-func (q *callbackQueue) start(done chan struct{}) {
+func (q *callbackQueue) start(name string, done chan struct{}) {
+	q.name = name
 	q.wake = make(chan struct{}, 1)
 	go q.run(done)
 }
@@ -102,14 +112,18 @@ func (q *callbackQueue) run(done chan struct{}) {
 		for {
 			q.mu.Lock()
 			if len(q.queue) == 0 {
-				closed := q.closed
+				closed, dropped := q.closed, q.dropped
 				q.mu.Unlock()
-				if closed {
-					return
+				if !closed {
+					break
 				}
-				break
+				if dropped > 0 {
+					slog.Warn("micro: ErrorHandler fell behind; errors were dropped", "service", q.name, "dropped", dropped)
+				}
+				return
 			}
 			f := q.queue[0]
+			q.queue[0] = nil
 			q.queue = q.queue[1:]
 			q.mu.Unlock()
 			f()
@@ -117,18 +131,31 @@ func (q *callbackQueue) run(done chan struct{}) {
 	}
 }
 
+// push queues f, unless the queue is full or closed.
 func (q *callbackQueue) push(f func()) {
 	q.mu.Lock()
-	if !q.closed {
+	full := len(q.queue) >= maxQueuedCallbacks
+	switch {
+	case q.closed:
+	case full:
+		q.dropped++
+		if q.dropped == 1 {
+			slog.Warn("micro: ErrorHandler falls behind; dropping errors until it catches up", "service", q.name, "queued", maxQueuedCallbacks)
+		}
+	default:
 		q.queue = append(q.queue, f)
 	}
 	q.mu.Unlock()
 	q.signal()
 }
 
-// close lets the queue run what it holds and then stop.
-func (q *callbackQueue) close() {
+// close queues last, which is never dropped, and lets the queue run what it
+// holds and then stop.
+func (q *callbackQueue) close(last func()) {
 	q.mu.Lock()
+	if last != nil {
+		q.queue = append(q.queue, last)
+	}
 	q.closed = true
 	q.mu.Unlock()
 	q.signal()

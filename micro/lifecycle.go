@@ -40,6 +40,14 @@ func (s *service) Shutdown(ctx context.Context) error {
 // stop drains every subscription and, once every handler has returned,
 // closes drained, runs DoneHandler and closes done. Only the first call does
 // anything.
+//
+// Draining needs the server: it unsubscribes there and waits for a round
+// trip, so that no message is lost in between. Without a connection (the
+// server is gone and the client reconnects, or the connection is closed)
+// there is nothing to drain: the subscriptions end at once, the requests
+// they had received but not started are dropped, and the contexts of the
+// handlers running are cancelled, since their replies could not be sent.
+// Waiting for the server instead would hold a shutdown until its timeout.
 func (s *service) stop() error {
 	s.mu.Lock()
 	if s.stopped {
@@ -54,27 +62,50 @@ func (s *service) stop() error {
 	s.endpoints, s.verbSubs = nil, nil
 	s.mu.Unlock()
 
+	connected := s.nc.IsConnected()
 	var errs []error
+	dropped := 0
 	for _, sub := range subs {
-		if err := sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) &&
+		var err error
+		if connected {
+			err = sub.Drain()
+		} else {
+			if n, _, perr := sub.Pending(); perr == nil {
+				dropped += n
+			}
+			err = sub.Unsubscribe()
+		}
+		if err != nil && !errors.Is(err, nats.ErrConnectionClosed) &&
 			!errors.Is(err, nats.ErrConnectionDraining) && !errors.Is(err, nats.ErrBadSubscription) {
 			errs = append(errs, fmt.Errorf("draining subscription %q: %w", sub.Subject, err))
 		}
+	}
+	if !connected {
+		// No reply can reach a caller now: handlers need not finish.
+		s.cancelHandlers()
+	}
+	switch {
+	case !connected && !s.nc.IsClosed():
+		s.report(fmt.Sprintf("stopping while disconnected from NATS: nothing to drain; %d received requests dropped, running handlers cancelled", dropped))
+	case dropped > 0:
+		s.report(fmt.Sprintf("the connection to NATS closed: %d received requests dropped", dropped))
 	}
 	unregister(s)
 	go s.finish()
 	return errors.Join(errs...)
 }
 
+
 func (s *service) finish() {
 	s.running.Wait()
 	s.watchdog.close()
 	close(s.drained)
 	s.cancelHandlers()
+	var done func()
 	if h := s.cfg.DoneHandler; h != nil {
-		s.callbacks.push(func() { h(s) })
+		done = func() { h(s) }
 	}
-	s.callbacks.close()
+	s.callbacks.close(done)
 }
 
 // handleAsyncErr counts an asynchronous error of one of the service's
@@ -106,6 +137,16 @@ func (s *service) reportError(err *NATSError) {
 	if h := s.cfg.ErrorHandler; h != nil {
 		s.callbacks.push(func() { h(s, err) })
 	}
+}
+
+// report says something worth knowing about the service's life: to
+// ErrorHandler, or without one to the default slog logger.
+func (s *service) report(what string) {
+	if s.cfg.ErrorHandler == nil {
+		slog.Warn("micro: "+what, "service", s.cfg.Name, "id", s.id)
+		return
+	}
+	s.reportError(&NATSError{Subject: s.cfg.Name, Description: what})
 }
 
 // reportPanic hands a recovered panic to ErrorHandler or, without one, to

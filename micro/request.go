@@ -3,6 +3,7 @@ package micro
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -55,10 +56,11 @@ type (
 		Reply() string
 
 		// Context returns the request's context. It is done when the caller's
-		// timeout (TimeoutHeader) passes, or when Shutdown stops waiting for
-		// in-flight requests. A handler may answer and keep working, or return
-		// and answer later from another goroutine: the context lasts until it
-		// has both answered and returned.
+		// timeout (TimeoutHeader, at most MaxCallerTimeout) passes, when the
+		// service's connection closes, when Shutdown stops waiting for
+		// in-flight requests, and, as in net/http, when the handler returns:
+		// a handler that answers later from another goroutine gives that
+		// goroutine a context of its own.
 		Context() context.Context
 	}
 
@@ -110,13 +112,8 @@ type request struct {
 	msg    *nats.Msg
 	conn   *nats.Conn
 	ctx    context.Context
-	cancel context.CancelFunc // releases a deadline context; see release
+	cancel context.CancelFunc // ends a deadline context, and frees its timer, when the handler returns
 
-	// holds counts what keeps a deadline context alive: the handler call and
-	// the reply. A handler may answer and keep working, or return and answer
-	// later from another goroutine; the context lasts until both are done
-	// (or its deadline passes).
-	holds   atomic.Int32
 	replied atomic.Bool
 	// failure is what the endpoint's stats record for this request: the text
 	// of a failed reply or "code:description" of an error reply.
@@ -127,21 +124,21 @@ func newRequest(msg *nats.Msg, conn *nats.Conn, base context.Context, start time
 	r := &request{msg: msg, conn: conn, ctx: base}
 	if timeout, ok := callerTimeout(msg.Header); ok {
 		r.ctx, r.cancel = context.WithDeadline(base, start.Add(timeout))
-		r.holds.Store(2)
-		if msg.Reply == "" {
-			r.release() // nothing will answer
-		}
 	}
 	return r
 }
 
-// release gives up one hold on the deadline context and cancels it with the
-// last one, to free its timer early.
+// release ends the request's own context once its handler has returned.
 func (r *request) release() {
-	if r.cancel != nil && r.holds.Add(-1) == 0 {
+	if r.cancel != nil {
 		r.cancel()
 	}
 }
+
+// MaxCallerTimeout is the longest deadline a caller's TimeoutHeader can give
+// a request; a longer timeout is cut to it, so that no request holds its
+// context and timer for longer.
+const MaxCallerTimeout = adr32.MaxCallerTimeout
 
 // callerTimeout reads TimeoutHeader (see adr32.CallerTimeout).
 func callerTimeout(h nats.Header) (time.Duration, bool) {
@@ -206,12 +203,19 @@ func (r *request) Error(code, description string, data []byte, opts ...RespondOp
 		opt(m)
 	}
 	m.Data = data
-	if err := r.publishMsg(m); err != nil {
+	err := r.publishMsg(m)
+	switch {
+	case errors.Is(err, nats.ErrMsgNoReply):
+		// The handler failed with nobody to tell: the stats say how it
+		// failed rather than that there was no one to tell (nats.go's micro
+		// records the latter).
+		r.fail(code + ":" + description)
+	case err != nil:
 		r.fail(err.Error())
-		return err
+	default:
+		r.fail(code + ":" + description)
 	}
-	r.fail(code + ":" + description)
-	return nil
+	return err
 }
 
 func (r *request) publish(data []byte) error {
@@ -234,8 +238,8 @@ func (r *request) publishMsg(m *nats.Msg) error {
 }
 
 func (r *request) answered(err error) {
-	if err == nil && r.replied.CompareAndSwap(false, true) {
-		r.release()
+	if err == nil {
+		r.replied.Store(true)
 	}
 }
 

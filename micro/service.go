@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,7 +78,11 @@ type service struct {
 	id     string
 	prefix string
 	ping   []byte // the PING reply never changes
+	// replyAllowed reports whether a request's reply subject may be served;
+	// nil when Config.ReplyPrefixes allows every one.
+	replyAllowed func(reply string) bool
 
+	addMu     sync.Mutex // held while an endpoint is added
 	mu        sync.Mutex // guards the fields below; never taken per request
 	endpoints []*Endpoint
 	verbSubs  []*nats.Subscription
@@ -107,6 +111,7 @@ func AddService(nc *nats.Conn, config Config) (Service, error) {
 		return nil, err
 	}
 	config.Metadata = maps.Clone(config.Metadata)
+	config.ReplyPrefixes = slices.Clone(config.ReplyPrefixes)
 	if config.Metadata == nil {
 		config.Metadata = map[string]string{}
 	}
@@ -121,9 +126,10 @@ func AddService(nc *nats.Conn, config Config) (Service, error) {
 	if s.prefix == "" {
 		s.prefix = APIPrefix
 	}
+	s.replyAllowed = replyFilter(config.ReplyPrefixes)
 	s.handlerCtx, s.cancelHandlers = context.WithCancel(context.Background())
 	s.watchdog = newWatchdog()
-	s.callbacks.start(s.done)
+	s.callbacks.start(config.Name, s.done)
 	s.ping, _ = json.Marshal(Ping{ServiceIdentity: s.identity(), Type: PingResponseType})
 	register(s)
 
@@ -180,8 +186,8 @@ func (s *service) addEndpoint(name, subject string, handler Handler, st adr32.Se
 	if err := adr32.CheckSubject(subject, true); err != nil {
 		return validationError("invalid endpoint subject: %v", err)
 	}
-	if subject == s.prefix || strings.HasPrefix(subject, s.prefix+".") {
-		return validationError("invalid endpoint subject %q: %s is reserved for discovery", subject, s.prefix)
+	if err := adr32.CheckDiscoveryOverlap(subject, s.prefix); err != nil {
+		return validationError("invalid endpoint subject: %v", err)
 	}
 	if !st.NoQueueGroup {
 		if err := adr32.CheckQueueGroup(st.QueueGroup); err != nil {
@@ -191,8 +197,10 @@ func (s *service) addEndpoint(name, subject string, handler Handler, st adr32.Se
 	if handler == nil {
 		return validationError("endpoint %q has no handler", name)
 	}
-	if s.Stopped() {
-		return fmt.Errorf("adding endpoint %q: %w", name, ErrServiceStopped)
+	s.addMu.Lock() // one endpoint at a time, so that the checks below see every other
+	defer s.addMu.Unlock()
+	if err := s.conflict(name, subject, st); err != nil {
+		return err
 	}
 
 	sub, err := s.nc.QueueSubscribeSync(subject, st.QueueGroup)
@@ -234,6 +242,27 @@ func (s *service) addEndpoint(name, subject string, handler Handler, st adr32.Se
 	d := newDispatcher(s, ep, sub, st.MaxConcurrency)
 	s.watchdog.watch(d)
 	d.start()
+	return nil
+}
+
+// conflict reports why an endpoint cannot join the service: it has stopped,
+// or its subject overlaps that of another endpoint in the same queue group,
+// so that NATS would hand a message to a subject both match to either at
+// random. (nats.go's micro accepts that. Endpoints in different queue
+// groups, or in none, may overlap: each gets every message, a fan-out that
+// the ADR-32 compatibility suite uses.)
+func (s *service) conflict(name, subject string, st adr32.Settings) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return fmt.Errorf("adding endpoint %q: %w", name, ErrServiceStopped)
+	}
+	for _, e := range s.endpoints {
+		if !st.NoQueueGroup && !e.QueueGroupDisabled && e.QueueGroup == st.QueueGroup && adr32.Overlap(e.Subject, subject) {
+			return validationError("endpoint %q: subject %q overlaps %q of endpoint %q in the same queue group %q, "+
+				"which would receive its messages at random", name, subject, e.Subject, e.Name, st.QueueGroup)
+		}
+	}
 	return nil
 }
 

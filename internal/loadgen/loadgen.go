@@ -22,6 +22,7 @@ type Load struct {
 	Payload    []byte
 	Header     nats.Header   // sent with every request when not nil
 	Timeout    time.Duration // per request; default 10s
+	Mix        Mix           // how long handlers work on each request; none by default
 }
 
 // Result is what one or more rounds against a target measured.
@@ -31,6 +32,7 @@ type Result struct {
 	Elapsed   time.Duration
 	Mallocs   uint64 // heap allocations in the whole process
 	latencies []time.Duration
+	fast      []time.Duration // of the requests that asked for no work (Mix)
 }
 
 // Throughput is requests per second.
@@ -61,10 +63,20 @@ func (r Result) AllocsPerRequest() float64 {
 // Percentile returns the latency below which p (0 to 1) of the requests
 // completed.
 func (r Result) Percentile(p float64) time.Duration {
-	if len(r.latencies) == 0 {
+	return percentile(r.latencies, p)
+}
+
+// FastPercentile is Percentile over the requests that asked the handler for
+// no work: what a mix of slow requests does to the fast ones.
+func (r Result) FastPercentile(p float64) time.Duration {
+	return percentile(r.fast, p)
+}
+
+func percentile(latencies []time.Duration, p float64) time.Duration {
+	if len(latencies) == 0 {
 		return 0
 	}
-	sorted := slices.Clone(r.latencies)
+	sorted := slices.Clone(latencies)
 	slices.Sort(sorted)
 	i := min(int(p*float64(len(sorted))), len(sorted)-1)
 	return sorted[i]
@@ -76,6 +88,7 @@ func (r *Result) add(o Result) {
 	r.Elapsed += o.Elapsed
 	r.Mallocs += o.Mallocs
 	r.latencies = append(r.latencies, o.latencies...)
+	r.fast = append(r.fast, o.fast...)
 }
 
 // Run sends requests to subject over nc with load.Requesters goroutines for
@@ -91,6 +104,7 @@ func Run(nc *nats.Conn, subject string, load Load, d time.Duration) Result {
 	requesters := max(1, load.Requesters)
 	var failed atomic.Int64
 	lat := make([][]time.Duration, requesters)
+	fast := make([][]time.Duration, requesters)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -100,10 +114,17 @@ func Run(nc *nats.Conn, subject string, load Load, d time.Duration) Result {
 	for i := range requesters {
 		lat[i] = make([]time.Duration, 0, 1024)
 		wg.Go(func() {
-			msg := &nats.Msg{Subject: subject, Data: load.Payload, Header: load.Header}
+			work := load.Mix.source(i, load.Payload)
+			msg := &nats.Msg{Subject: subject, Header: load.Header}
 			for t0 := time.Now(); t0.Before(deadline); t0 = time.Now() {
+				var slow bool
+				msg.Data, slow = work()
 				_, err := nc.RequestMsg(msg, timeout)
-				lat[i] = append(lat[i], time.Since(t0))
+				took := time.Since(t0)
+				lat[i] = append(lat[i], took)
+				if !slow {
+					fast[i] = append(fast[i], took)
+				}
 				if err != nil {
 					failed.Add(1)
 				}
@@ -114,8 +135,9 @@ func Run(nc *nats.Conn, subject string, load Load, d time.Duration) Result {
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
 	res := Result{Errors: int(failed.Load()), Elapsed: elapsed, Mallocs: after.Mallocs - before.Mallocs}
-	for _, l := range lat {
+	for i, l := range lat {
 		res.latencies = append(res.latencies, l...)
+		res.fast = append(res.fast, fast[i]...)
 	}
 	res.Requests = len(res.latencies)
 	return res
@@ -153,11 +175,19 @@ func Ratio(a, b Result) float64 {
 	return a.Throughput() / b.Throughput()
 }
 
+// FastP99Ratio is a's p99 latency of fast requests over b's.
+func FastP99Ratio(a, b Result) float64 {
+	if b.FastPercentile(0.99) == 0 {
+		return 0
+	}
+	return float64(a.FastPercentile(0.99)) / float64(b.FastPercentile(0.99))
+}
+
 // Summary formats a result for logs.
 func (r Result) Summary() string {
-	return fmt.Sprintf("%8.0f req/s  p50 %-9s p99 %-9s %5.1f allocs/req  %d errors",
+	return fmt.Sprintf("%8.0f req/s  p50 %-9s p99 %-9s fast p99 %-9s %5.1f allocs/req  %d errors",
 		r.Throughput(), r.Percentile(0.50).Round(time.Microsecond), r.Percentile(0.99).Round(time.Microsecond),
-		r.AllocsPerRequest(), r.Errors)
+		r.FastPercentile(0.99).Round(time.Microsecond), r.AllocsPerRequest(), r.Errors)
 }
 
 // Bench runs Compare inside a benchmark, one round of length round per

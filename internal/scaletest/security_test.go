@@ -201,6 +201,66 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 }
 
+// TestConfusedDeputy: with the permissions of docs/security.md, a caller
+// that may not call orders.admin.purge publishes to orders.create with
+// orders.admin.purge as its reply subject. allow_responses lets the service
+// publish its reply there, so the purge endpoint runs on a payload the
+// caller chose. micro.Config.ReplyPrefixes stops that: the service refuses
+// requests whose reply subject is not a caller's inbox.
+func TestConfusedDeputy(t *testing.T) {
+	conf := permissionsFromDocs(t)
+	srv := microtest.NewServer(t, microtest.WithOptions(func(o *server.Options) { o.Users = conf.Users }))
+	caller := srv.Connect(t, nats.UserInfo("orders-caller", "caller-secret"), nats.CustomInboxPrefix("_INBOX_orders_caller"))
+	tests := []struct {
+		name        string
+		prefixes    []string
+		purgesAfter int
+	}{
+		{"without ReplyPrefixes the purge runs", nil, 1},
+		{"with ReplyPrefixes it does not", []string{"_INBOX_orders_caller"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			purged := make(chan string, 4)
+			r := natsmux.NewRouter()
+			r.Route("orders", func(r *natsmux.Router) {
+				r.HandleFunc("create", echo)
+				r.HandleFunc("purge", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+					purged <- string(req.Data)
+					return nil, nil
+				}, natsmux.WithSubject("admin.purge"))
+			})
+			svcConn := srv.Connect(t, nats.UserInfo("orders-svc", "svc-secret"))
+			svc := microtest.AddService(t, svcConn, micro.Config{Name: "orders", Version: "1.0.0", ReplyPrefixes: tt.prefixes})
+			if err := natsmux.Mount(svc, r); err != nil {
+				t.Fatal(err)
+			}
+			if reply := microtest.Request(t, caller, "orders.create", []byte("legit")); string(reply.Data) != "legit" {
+				t.Fatalf("a legitimate request: %q", reply.Data)
+			}
+			if err := caller.PublishRequest("orders.create", "orders.admin.purge", []byte("purge everything")); err != nil {
+				t.Fatal(err)
+			}
+			stats := microtest.SettledStats(t, svc, 2+tt.purgesAfter)
+			if tt.purgesAfter > 0 {
+				if got := testutil.Receive(t, purged, microtest.DefaultTimeout); got != "purge everything" {
+					t.Errorf("the purge ran with %q", got)
+				}
+				return
+			}
+			if e := stats.Endpoints[0]; e.NumErrors != 1 || !strings.Contains(e.LastError, `refused: reply subject "orders.admin.purge"`) {
+				t.Errorf("create's stats: %+v", e)
+			}
+			if len(purged) != 0 || stats.Endpoints[1].NumRequests != 0 {
+				t.Errorf("the purge ran")
+			}
+			if err := svc.Stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // asyncErrorsTo sends a connection's asynchronous errors to ch.
 func asyncErrorsTo(ch chan<- error) nats.Option {
 	return nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
