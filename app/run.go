@@ -98,7 +98,9 @@ func Run(ctx context.Context, services []Service, opts ...Option) error {
 		return fmt.Errorf("app: %w", err)
 	}
 	defer func() {
-		_ = nc.FlushTimeout(flushTimeout)
+		if nc.IsConnected() { // with the server gone there is nothing to flush to, and no need to wait
+			_ = nc.FlushTimeout(flushTimeout)
+		}
 		nc.Close()
 		if srv != nil {
 			srv.Shutdown()
@@ -140,6 +142,17 @@ func serve(ctx context.Context, nc *nats.Conn, services []Service, log *slog.Log
 	errs := make([]error, len(services))
 	var wg sync.WaitGroup
 	for i, s := range services {
+		if s.Config.ErrorHandler == nil {
+			// What the service has to say about itself (errors of its
+			// subscriptions, a stop without a server) goes to Run's log.
+			s.Config.ErrorHandler = func(_ micro.Service, err *micro.NATSError) {
+				var panicked *micro.PanicError
+				if errors.Unwrap(err) != nil && !errors.As(err, &panicked) {
+					return // NATS's own errors: the connection's handler logs them
+				}
+				log.Warn("service error", "service", s.Config.Name, "subject", err.Subject, "error", err.Description)
+			}
+		}
 		ready := natsmux.WithOnStart(func(svc micro.Service) {
 			log.Info("service ready", "service", s.Config.Name, "version", s.Config.Version,
 				"id", svc.Info().ID, "endpoints", describeEndpoints(s.Router))
