@@ -285,8 +285,8 @@ func TestRequestWithoutReplySubject(t *testing.T) {
 	}, "both handled")
 	s := svc.Stats()
 	// A successful handler sends nothing and counts no error; a failed one
-	// counts its error, since there is no one to tell.
-	if s.Endpoints[0].NumErrors != 0 || s.Endpoints[1].NumErrors != 1 {
+	// counts its error, since there is no one to tell, as code:description.
+	if s.Endpoints[0].NumErrors != 0 || s.Endpoints[1].NumErrors != 1 || s.Endpoints[1].LastError != "409:conflict" {
 		t.Errorf("stats: %+v %+v", s.Endpoints[0], s.Endpoints[1])
 	}
 }
