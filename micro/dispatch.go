@@ -122,6 +122,7 @@ func (d *dispatcher) work(msg *nats.Msg) {
 
 // serve runs the handler for one message and records the outcome.
 func (d *dispatcher) serve(msg *nats.Msg, start time.Time) {
+	d.ep.stats.begin()
 	req := newRequest(msg, d.svc.nc, d.svc.handlerCtx, start)
 	perr := d.call(req)
 	elapsed := time.Since(start)
