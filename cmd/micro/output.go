@@ -145,7 +145,6 @@ func renderInfo(w io.Writer, docs []json.RawMessage) error {
 	return nil
 }
 
-
 // formatMetadata shows metadata as sorted key=value pairs.
 func formatMetadata(md map[string]string) string {
 	if len(md) == 0 {
