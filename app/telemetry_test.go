@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	collectormetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -422,3 +423,24 @@ func scrape(t *testing.T, url string) string {
 type stringer func() string
 
 func (f stringer) String() string { return f() }
+
+// TestTelemetryRestoresGlobals: Run installs its meter provider for the
+// services' lifetime and puts the previous one back when they stop.
+func TestTelemetryRestoresGlobals(t *testing.T) {
+	clearTelemetryEnv(t)
+	srv := microtest.NewServer(t)
+	before := otel.GetMeterProvider()
+	seen := make(chan any, 1)
+	s := echoService("restore")
+	s.Options = append(s.Options, natsmux.WithOnStart(func(micro.Service) { seen <- otel.GetMeterProvider() }))
+	r := startRun(t, []app.Service{s}, app.WithConn(app.ConnOptions{URL: srv.URL}), app.WithPrometheus("127.0.0.1:0"))
+	if _, ok := testutil.Receive(t, seen, microtest.DefaultTimeout).(*sdkmetric.MeterProvider); !ok {
+		t.Error("no SDK meter provider while the services run")
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if otel.GetMeterProvider() != before {
+		t.Errorf("meter provider after Run: %T, want the previous one back", otel.GetMeterProvider())
+	}
+}
