@@ -141,25 +141,27 @@ func TestTelemetryHelperProcess(t *testing.T) {
 	}, natsmux.WithSubject("beta.work"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	os.Exit(app.MainCode(ctx, strings.Fields(args), os.Stderr, []app.Service{
+	code := app.MainCode(ctx, strings.Fields(args), os.Stderr, []app.Service{
 		{Config: micro.Config{Name: "alpha", Version: "1.2.3"}, Router: alpha},
 		{Config: micro.Config{Name: "beta", Version: "1.2.3"}, Router: beta},
-	}))
+	})
+	stop()
+	os.Exit(code)
 }
 
 // child is the helper process running.
 type child struct {
 	cmd    *exec.Cmd
 	stderr testutil.Buffer
-	exited chan error
+	exited chan struct{} // closed when the child has exited with err
+	err    error
 }
 
 // startChild runs the helper with env added to a copy of this process's
 // environment from which every telemetry variable is removed.
 func startChild(t *testing.T, args string, env ...string) *child {
 	t.Helper()
-	c := &child{exited: make(chan error, 1)}
+	c := &child{exited: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^TestTelemetryHelperProcess$")
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
@@ -172,7 +174,10 @@ func startChild(t *testing.T, args string, env ...string) *child {
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { c.exited <- c.cmd.Wait() }()
+	go func() {
+		c.err = c.cmd.Wait()
+		close(c.exited)
+	}()
 	t.Cleanup(func() {
 		_ = c.cmd.Process.Kill()
 		<-c.exited
@@ -186,10 +191,10 @@ func (c *child) stop(t *testing.T) {
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.Receive(t, c.exited, 2*microtest.DefaultTimeout); err != nil {
-		t.Fatalf("the services exited with %v; their log:\n%s", err, &c.stderr)
+	testutil.Closed(t, c.exited, 2*microtest.DefaultTimeout, "the services' process")
+	if c.err != nil {
+		t.Fatalf("the services exited with %v; their log:\n%s", c.err, &c.stderr)
 	}
-	c.exited <- nil // for the cleanup
 }
 
 // waitServing waits until subject answers.
@@ -399,7 +404,8 @@ func TestPrometheusScrape(t *testing.T) {
 				}
 			}
 			c.stop(t)
-			if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+			if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+				_ = resp.Body.Close()
 				t.Error("the metrics endpoint still answers after the services stopped")
 			}
 		})

@@ -158,8 +158,9 @@ func (t *topTracker) update(all []micro.Stats, now time.Time) []topRow {
 				if requests > 0 {
 					row.errPct = 100 * float64(min(errs, requests)) / float64(requests)
 				}
-				row.trend = append(trend[k], row.rate)
-				row.trend = row.trend[max(0, len(row.trend)-topTrendLength):]
+				history := trend[k]
+				history = append(history, row.rate)
+				row.trend = history[max(0, len(history)-topTrendLength):]
 			}
 			t.prev[k], t.trend[k] = now, row.trend
 			rows = append(rows, row)
