@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -43,6 +44,7 @@ func mainCode(ctx context.Context, args []string, stderr io.Writer, services []S
 	fs.SetOutput(stderr)
 	var conn ConnOptions
 	conn.AddFlags(fs)
+	telemetryOpts := addTelemetryFlags(fs)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintf(stderr, "Usage: %s [flags]\n\nRuns %s until interrupted.\n\nFlags:\n%s",
 			fs.Name(), serviceNames(services), fs.FlagUsages())
@@ -60,7 +62,7 @@ func mainCode(ctx context.Context, args []string, stderr io.Writer, services []S
 		return exitUsage
 	}
 	conn.LoadEnv()
-	if err := Run(ctx, services, append(opts, WithConn(conn))...); err != nil {
+	if err := Run(ctx, services, slices.Concat(opts, telemetryOpts(), []Option{WithConn(conn)})...); err != nil {
 		_, _ = fmt.Fprintln(stderr, err)
 		return exitError
 	}

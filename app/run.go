@@ -32,11 +32,12 @@ type Service struct {
 type Option func(*runConfig)
 
 type runConfig struct {
-	conn     ConnOptions
-	connSet  bool
-	fallback string
-	logger   *slog.Logger
-	natsOpts []nats.Option
+	conn       ConnOptions
+	connSet    bool
+	fallback   string
+	logger     *slog.Logger
+	natsOpts   []nats.Option
+	prometheus string // address of the Prometheus endpoint, if any
 }
 
 // WithConn sets how Run connects. Without it, Run reads the environment
@@ -69,6 +70,11 @@ func WithNATSOptions(opts ...nats.Option) Option {
 // natsmux.WithShutdownTimeout), closes the connection and stops the
 // embedded server, if it started one (see ConnectOrStart).
 //
+// The OTEL_* environment variables set up OpenTelemetry for the middleware's
+// traces and metrics, with Go runtime metrics, and WithPrometheus serves
+// metrics for scraping (docs/observability.md); the telemetry is flushed
+// after the services stop. With neither, nothing is installed.
+//
 // The connection reconnects forever, logging each disconnection and
 // reconnection. Run returns nil after a clean shutdown, and an error when a
 // service cannot start, stops on its own or does not drain in time; one
@@ -92,6 +98,13 @@ func Run(ctx context.Context, services []Service, opts ...Option) error {
 	if c.conn.Name == "" {
 		c.conn.Name = serviceNames(services)
 	}
+	// Deferred first, so it runs last: after the services have drained and
+	// the connection has closed, the telemetry is flushed.
+	tel, err := startTelemetry(ctx, &c, services)
+	if err != nil {
+		return fmt.Errorf("app: telemetry: %w", err)
+	}
+	defer tel.shutdown(c.logger)
 
 	nc, srv, err := ConnectOrStart(c.conn, c.fallback, c.logger, append(c.connHandlers(), c.natsOpts...)...)
 	if err != nil {

@@ -22,7 +22,11 @@ func (c *Client) Info(ctx context.Context, opts ...micro.DiscoveryOpt) ([]micro.
 }
 
 // Stats asks services for their statistics (ADR-32 STATS); options as for
-// Ping.
+// Ping. The latency percentiles and load of natsmux endpoints (requests in
+// flight, shed, timed out) come typed from EndpointStats.LoadStats:
+//
+//	load, ok := stats[0].Endpoints[0].LoadStats()
+//	if ok && load.Shed > 0 { ... }
 func (c *Client) Stats(ctx context.Context, opts ...micro.DiscoveryOpt) ([]micro.Stats, error) {
 	return micro.DiscoverStats(ctx, c.nc, c.discoveryOpts(opts)...)
 }

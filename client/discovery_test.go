@@ -33,7 +33,10 @@ func TestDiscovery(t *testing.T) {
 	}
 	stats, err := alt.Stats(ctx, micro.WithDiscoveryInstance("shop", id))
 	if err != nil || len(stats) != 1 || stats[0].Endpoints[0].NumRequests != 1 {
-		t.Errorf("Stats: %+v, %v", stats, err)
+		t.Fatalf("Stats: %+v, %v", stats, err)
+	}
+	if load, ok := stats[0].Endpoints[0].LoadStats(); !ok || load.Latency.Max <= 0 || load.MaxConcurrency != micro.DefaultMaxConcurrency {
+		t.Errorf("LoadStats: %+v, %v", load, ok)
 	}
 	// Under $SRV nobody answers, and the caller's options win over the
 	// client's prefix.

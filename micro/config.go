@@ -64,6 +64,12 @@ type (
 		// Groups and endpoints may set their own.
 		MaxConcurrency int `json:"max_concurrency,omitempty"`
 
+		// LoadStatsDisabled turns off the latency percentiles and load
+		// counters (LoadStats) that each endpoint records and publishes in
+		// its STATS data, with the StatsHandler's (docs/micro.md). Their
+		// cost is within the noise of an echo benchmark.
+		LoadStatsDisabled bool `json:"load_stats_disabled,omitempty"`
+
 		// APIPrefix replaces "$SRV" as the root of the discovery subjects, for
 		// example to separate tenants that share an account.
 		APIPrefix string `json:"api_prefix,omitempty"`

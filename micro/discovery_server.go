@@ -100,6 +100,9 @@ func (s *service) Stats() Stats {
 		if s.cfg.StatsHandler != nil {
 			es.Data = s.statsData(e)
 		}
+		if load, ok := e.loadStats(); ok {
+			es.Data = mergeLoadStats(es.Data, load)
+		}
 		stats.Endpoints = append(stats.Endpoints, es)
 	}
 	return stats

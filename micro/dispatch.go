@@ -147,6 +147,7 @@ func (d *dispatcher) work(msg *nats.Msg) {
 
 // serve runs the handler for one message and records the outcome.
 func (d *dispatcher) serve(msg *nats.Msg, start time.Time) {
+	d.ep.stats.begin()
 	if d.svc.replyAllowed != nil && !d.svc.replyAllowed(msg.Reply) {
 		refused := refusedReply(msg)
 		d.ep.stats.record(time.Since(start), &refused.Description)

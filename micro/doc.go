@@ -15,6 +15,9 @@
 //   - Concurrent handling per endpoint, bounded by MaxConcurrency
 //     (DefaultMaxConcurrency; 1 restores strictly serial handling), with
 //     exact stats.
+//   - Latency percentiles (p50 to p99.9, max), requests in flight, shed
+//     and timed out, per endpoint in STATS data (LoadStats), recorded
+//     without locks; Config.LoadStatsDisabled turns them off.
 //   - A panicking handler gets a 500 error reply, is counted and reported,
 //     and the service keeps serving; so does a panicking StatsHandler.
 //   - Shutdown drains the subscriptions and waits for in-flight handlers;

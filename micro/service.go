@@ -228,8 +228,9 @@ func (s *service) addEndpoint(name, subject string, handler Handler, st adr32.Se
 			QueueGroupDisabled: st.NoQueueGroup,
 			MaxConcurrency:     st.MaxConcurrency,
 		},
-		Name: name,
-		sub:  sub,
+		Name:  name,
+		sub:   sub,
+		stats: endpointStats{load: newLoadRecorder(&s.cfg)},
 	}
 
 	s.mu.Lock()

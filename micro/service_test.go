@@ -353,9 +353,11 @@ func TestResetAndStarted(t *testing.T) {
 	if !after.Started.After(before.Started) || after.Started.Location() != time.UTC {
 		t.Errorf("started after reset: %v (before %v)", after.Started, before.Started)
 	}
+	// Reset zeroes the load stats too.
+	zeroLoad := json.RawMessage(`{"natsmux":{"latency":{"p50":0,"p90":0,"p99":0,"p999":0,"max":0},"in_flight":0,"shed":0,"timed_out":0,"max_concurrency":256}}`)
 	want := []*micro.EndpointStats{
-		{Name: "ok", Subject: "ok", QueueGroup: "custom"},
-		{Name: "bad", Subject: "bad", QueueGroup: "q"},
+		{Name: "ok", Subject: "ok", QueueGroup: "custom", Data: zeroLoad},
+		{Name: "bad", Subject: "bad", QueueGroup: "q", Data: zeroLoad},
 	}
 	if diff := cmp.Diff(want, after.Endpoints); diff != "" {
 		t.Errorf("stats after reset (-want +got):\n%s", diff)

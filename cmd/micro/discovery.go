@@ -101,7 +101,9 @@ func (c *cli) statsCommand() *cobra.Command {
 		Short: "Show services' request counts, errors and processing times",
 		Long: `Asks every service, the instances of service NAME, or its instance ID, for
 their ADR-32 STATS: per endpoint, the requests, the errors, the last error
-and the total and average processing time.` + discoveryOutputHelp,
+and the total and average processing time; for natsmux services also the
+p50 and p99 latency, the requests in flight and those shed (429/503).
+` + "`micro top`" + ` shows the same live.` + discoveryOutputHelp,
 		Example: `  micro stats demo-service
   micro stats -o json`,
 		Args: usageArgs(cobra.RangeArgs(0, 2)),
@@ -183,4 +185,46 @@ func decodeAll[T any](docs []json.RawMessage) ([]T, error) {
 		}
 	}
 	return out, nil
+}
+
+// renderStats shows a row per endpoint of each instance. When any endpoint
+// publishes load stats (micro.LoadStats), the table has their columns too,
+// with "-" for endpoints without them.
+func renderStats(w io.Writer, docs []json.RawMessage) error {
+	all, err := decodeAll[micro.Stats](docs)
+	if err != nil {
+		return err
+	}
+	withLoad := slices.ContainsFunc(all, func(s micro.Stats) bool {
+		return slices.ContainsFunc(s.Endpoints, func(ep *micro.EndpointStats) bool {
+			_, ok := ep.LoadStats()
+			return ok
+		})
+	})
+	header := []string{"SERVICE", "ID", "ENDPOINT", "SUBJECT", "REQUESTS", "ERRORS", "AVERAGE"}
+	if withLoad {
+		header = append(header, "P50", "P99", "IN FLIGHT", "SHED")
+	}
+	t := newTable(w, append(header, "TOTAL", "LAST ERROR")...)
+	for _, s := range all {
+		for _, ep := range s.Endpoints {
+			row := []string{s.Name, s.ID, ep.Name, ep.Subject, fmt.Sprint(ep.NumRequests), fmt.Sprint(ep.NumErrors),
+				formatDuration(ep.AverageProcessingTime)}
+			if withLoad {
+				row = append(row, loadCells(ep)...)
+			}
+			t.row(append(row, formatDuration(ep.ProcessingTime), ep.LastError)...)
+		}
+	}
+	return t.flush()
+}
+
+// loadCells are the load stats columns of an endpoint: p50, p99, in
+// flight, shed.
+func loadCells(ep *micro.EndpointStats) []string {
+	load, ok := ep.LoadStats()
+	if !ok {
+		return []string{"-", "-", "-", "-"}
+	}
+	return []string{formatDuration(load.Latency.P50), formatDuration(load.Latency.P99), fmt.Sprint(load.InFlight), fmt.Sprint(load.Shed)}
 }

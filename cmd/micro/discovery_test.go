@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -19,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 var (
 	nuidPattern     = regexp.MustCompile(`\b[0-9A-Za-z]{22}\b`)
 	startedPattern  = regexp.MustCompile(`"started": "[^"]*"`)
-	nanosPattern    = regexp.MustCompile(`"((average_)?processing_time)": \d+`)
+	nanosPattern    = regexp.MustCompile(`"((average_)?processing_time|p50|p90|p99|p999|max)": \d+`)
 	durationPattern = regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|ms|s)\b`)
 	spacesPattern   = regexp.MustCompile(` {2,}`)
 )
@@ -162,5 +165,49 @@ func TestDiscoverySkipsForeignReplies(t *testing.T) {
 	r.check(t, 0, `"name": "demo-service"`, "micro: skipping a reply that is no io.nats.micro.v1.ping_response: not json\n")
 	if strings.Contains(r.stdout, "liar") || strings.Count(r.stderr, "skipping") != 2 {
 		t.Errorf("foreign replies shown or not reported:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+}
+
+// TestStatsLoadColumns: the load stats columns appear when a service
+// publishes load stats, with "-" for endpoints that do not, and not at all
+// when none does.
+func TestStatsLoadColumns(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	shed := natsmux.NewRouter()
+	shed.HandleFunc("busy", func(context.Context, *natsmux.Request) (*natsmux.Response, error) {
+		return nil, natsmux.ErrTooManyRequests
+	})
+	addService(t, nc, micro.Config{Name: "busy", Version: "1.0.0"}, shed)
+	plain := natsmux.NewRouter()
+	plain.HandleFunc("plain", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+		return natsmux.Reply(req.Data), nil
+	})
+	addService(t, nc, micro.Config{Name: "plain", Version: "1.0.0", LoadStatsDisabled: true}, plain)
+	for range 3 {
+		microtest.Request(t, nc, "busy", nil)
+	}
+	testutil.Eventually(t, microtest.DefaultTimeout, func() bool {
+		r := invocation{}.run(t, "stats", "busy", "-s", srv.URL, "-o", "json")
+		return strings.Contains(r.stdout, `"shed": 3`)
+	}, "3 requests shed")
+
+	table := invocation{}.run(t, "stats", "-s", srv.URL, "-o", "table")
+	rows := strings.Split(strings.TrimSpace(table.stdout), "\n")
+	if len(rows) != 3 || !strings.Contains(rows[0], "P50") || !strings.Contains(rows[0], "IN FLIGHT  SHED") {
+		t.Fatalf("table:\n%s", table.stdout)
+	}
+	busy, plainRow := strings.Fields(rows[1]), strings.Fields(rows[2])
+	// SERVICE ID ENDPOINT SUBJECT REQUESTS ERRORS AVERAGE P50 P99 IN-FLIGHT SHED ...
+	if busy[0] != "busy" || busy[9] != "0" || busy[10] != "3" {
+		t.Errorf("busy row %q: want 0 in flight and 3 shed", busy)
+	}
+	if plainRow[0] != "plain" || strings.Join(plainRow[7:11], " ") != "- - - -" {
+		t.Errorf("plain row %q: want - for the load columns", plainRow)
+	}
+
+	only := invocation{}.run(t, "stats", "plain", "-s", srv.URL, "-o", "table")
+	if strings.Contains(only.stdout, "P50") {
+		t.Errorf("load columns without load stats:\n%s", only.stdout)
 	}
 }

@@ -145,21 +145,6 @@ func renderInfo(w io.Writer, docs []json.RawMessage) error {
 	return nil
 }
 
-func renderStats(w io.Writer, docs []json.RawMessage) error {
-	all, err := decodeAll[micro.Stats](docs)
-	if err != nil {
-		return err
-	}
-	t := newTable(w, "SERVICE", "ID", "ENDPOINT", "SUBJECT", "REQUESTS", "ERRORS", "AVERAGE", "TOTAL", "LAST ERROR")
-	for _, s := range all {
-		for _, ep := range s.Endpoints {
-			t.row(s.Name, s.ID, ep.Name, ep.Subject, fmt.Sprint(ep.NumRequests), fmt.Sprint(ep.NumErrors),
-				formatDuration(ep.AverageProcessingTime), formatDuration(ep.ProcessingTime), ep.LastError)
-		}
-	}
-	return t.flush()
-}
-
 // formatMetadata shows metadata as sorted key=value pairs.
 func formatMetadata(md map[string]string) string {
 	if len(md) == 0 {
