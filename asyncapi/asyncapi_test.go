@@ -282,10 +282,3 @@ func TestWithServerErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestTemplateParams(t *testing.T) {
-	got := asyncapi.TemplateParams("a.{x}.b.{y_2}.{}.c{d}.>")
-	if diff := cmp.Diff([]string{"x", "y_2"}, got); diff != "" {
-		t.Error(diff)
-	}
-}

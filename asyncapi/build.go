@@ -213,7 +213,7 @@ func cmpOr(a, b string) string {
 func parameters(template string, md map[string]string) map[string]*Parameter {
 	docs := natsmux.DeclaredParams(md)
 	out := map[string]*Parameter{}
-	for _, name := range TemplateParams(template) {
+	for _, name := range schema.TemplateParams(template) {
 		p := &Parameter{Description: docs[name].Description}
 		if ex := docs[name].Example; ex != "" {
 			p.Examples = []string{ex}
@@ -224,18 +224,6 @@ func parameters(template string, md map[string]string) map[string]*Parameter {
 		return nil
 	}
 	return out
-}
-
-// TemplateParams returns the names of a subject template's parameters, the
-// tokens written {name}, in order.
-func TemplateParams(template string) []string {
-	var names []string
-	for tok := range strings.SplitSeq(template, ".") {
-		if len(tok) > 2 && tok[0] == '{' && tok[len(tok)-1] == '}' {
-			names = append(names, tok[1:len(tok)-1])
-		}
-	}
-	return names
 }
 
 // userMetadata is the endpoint's metadata less the keys the document shows

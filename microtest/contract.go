@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
-	"github.com/natsmux/natsmux/asyncapi"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/schema"
 	"github.com/natsmux/natsmux/micro"
@@ -26,8 +25,9 @@ import (
 const MaxContractCases = 100
 
 // DefaultParamValue fills a subject parameter that neither the endpoint
-// (natsmux.WithParam) nor the test (WithParams) gives an example of.
-const DefaultParamValue = "1"
+// (natsmux.WithParam) nor the test (WithParams) gives an example of, and
+// an unnamed wildcard.
+const DefaultParamValue = schema.DefaultParam
 
 // ContractOption adjusts CheckContract.
 type ContractOption func(*contractConfig)
@@ -180,13 +180,16 @@ type endpointContract struct {
 func checkEndpoint(t *testing.T, nc *nats.Conn, ep micro.EndpointInfo, cfg *contractConfig) {
 	c := &endpointContract{ep: ep, declared: natsmux.DeclaredErrors(ep.Metadata)}
 	template := cmp.Or(ep.Metadata[natsmux.TemplateMetadataKey], ep.Subject)
-	params := asyncapi.TemplateParams(template)
-	for name := range natsmux.DeclaredParams(ep.Metadata) {
+	params := schema.TemplateParams(template)
+	declared := natsmux.DeclaredParams(ep.Metadata)
+	for name := range declared {
 		if !slices.Contains(params, name) {
 			t.Errorf("metadata describes parameter %q, which subject %s lacks; declare it on the group whose prefix holds {%s}", name, template, name)
 		}
 	}
-	c.subject = fillTemplate(template, ep.Metadata, cfg.params)
+	c.subject = schema.FillTemplate(template, func(name string) string {
+		return cmp.Or(cfg.params[name], declared[name].Example)
+	})
 	for key, dst := range map[string]**schema.Validator{schema.RequestKey: &c.request, schema.ResponseKey: &c.response} {
 		published, ok := ep.Metadata[key]
 		if !ok {
@@ -223,25 +226,6 @@ func checkEndpoint(t *testing.T, nc *nats.Conn, ep micro.EndpointInfo, cfg *cont
 		name := strings.TrimSpace(fmt.Sprintf("invalid %s %s", cs.Keyword, cs.Path))
 		t.Run(name, func(t *testing.T) { c.checkInvalid(t, nc, cs) })
 	}
-}
-
-// fillTemplate makes a subject of a template: parameters take the test's
-// values, else the declared examples, else DefaultParamValue, as do the
-// unnamed wildcards.
-func fillTemplate(template string, md map[string]string, values map[string]string) string {
-	declared := natsmux.DeclaredParams(md)
-	tokens := strings.Split(template, ".")
-	for i, tok := range tokens {
-		name, isParam := strings.CutPrefix(tok, "{")
-		name, _ = strings.CutSuffix(name, "}")
-		switch {
-		case isParam:
-			tokens[i] = cmp.Or(values[name], declared[name].Example, DefaultParamValue)
-		case tok == "*" || tok == ">":
-			tokens[i] = DefaultParamValue
-		}
-	}
-	return strings.Join(tokens, ".")
 }
 
 // validExamples returns the test's examples, checked against the schema,

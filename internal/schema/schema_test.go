@@ -350,3 +350,15 @@ func TestBreakingRecursive(t *testing.T) {
 		t.Errorf("changes %v", got)
 	}
 }
+
+func TestTemplates(t *testing.T) {
+	if diff := cmp.Diff([]string{"x", "y_2"}, schema.TemplateParams("a.{x}.b.{y_2}.{}.c{d}.>")); diff != "" {
+		t.Error(diff)
+	}
+	got := schema.FillTemplate("a.{x}.{y}.*.>", func(name string) string {
+		return map[string]string{"x": "42"}[name]
+	})
+	if got != "a.42.1.1.1" {
+		t.Errorf("filled %q", got)
+	}
+}
