@@ -191,7 +191,7 @@ func (b *builder) endpoint(id string, ep micro.EndpointInfo) {
 		Summary:  "Request/reply on " + template,
 		Messages: []Reference{ref("channels", id, "messages", "request")},
 		Reply:    &Reply{Channel: &Reference{Ref: ref("channels", replyID).Ref}, Messages: replyRefs},
-		Metadata: userMetadata(ep.Metadata),
+		Metadata: UserMetadata(ep.Metadata),
 	}
 	if ep.QueueGroup != "" {
 		op.Bindings = &OperationBindings{NATS: &NATSOperationBinding{Queue: ep.QueueGroup, BindingVersion: "0.1.0"}}
@@ -226,9 +226,10 @@ func parameters(template string, md map[string]string) map[string]*Parameter {
 	return out
 }
 
-// userMetadata is the endpoint's metadata less the keys the document shows
-// in its own terms.
-func userMetadata(md map[string]string) map[string]string {
+// UserMetadata returns endpoint metadata less the keys that documents show
+// in their own terms: the subject template, the schemas, the declared
+// errors and parameters.
+func UserMetadata(md map[string]string) map[string]string {
 	out := maps.Clone(md)
 	maps.DeleteFunc(out, func(key, _ string) bool {
 		return key == natsmux.TemplateMetadataKey || key == schema.RequestKey || key == schema.ResponseKey ||
@@ -281,11 +282,8 @@ func (b *builder) replyMessages(id string, ep micro.EndpointInfo) []replyMessage
 	b.payload(reply, ep.Metadata[schema.ResponseKey], id+".reply")
 	out := []replyMessage{{"reply", b.message(id+".reply", reply)}}
 
-	declared := natsmux.DeclaredErrors(ep.Metadata)
+	declared := ErrorCodes(ep.Metadata)
 	typed := ep.Metadata[schema.RequestKey] != ""
-	if _, ok := declared[400]; typed && !ok {
-		declared[400] = "The request does not match the request schema."
-	}
 	for _, code := range slices.Sorted(maps.Keys(declared)) {
 		key := "error." + strconv.Itoa(code)
 		m := &Message{Name: id + "." + key, Title: fmt.Sprintf("%s error %d", ep.Name, code), Summary: declared[code],
@@ -304,6 +302,18 @@ func (b *builder) replyMessages(id string, ep micro.EndpointInfo) []replyMessage
 		Headers: errorHeaders("")}
 	out = append(out, replyMessage{"error", b.message(id+".error", other)})
 	return out
+}
+
+// ErrorCodes returns the error codes an endpoint's metadata tells of, with
+// what each means: those it declares (natsmux.WithError) and, for an
+// endpoint that publishes a request schema, 400 for a request that does
+// not match it.
+func ErrorCodes(md map[string]string) map[int]string {
+	codes := natsmux.DeclaredErrors(md)
+	if _, ok := codes[400]; !ok && md[schema.RequestKey] != "" {
+		codes[400] = "The request does not match the request schema; the payload lists the field errors."
+	}
+	return codes
 }
 
 // errorHeaders is the schema of ADR-32's error headers, for one code or,

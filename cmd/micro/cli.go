@@ -182,6 +182,7 @@ with an error; micro run exits with its program's code.`,
 		c.lsCommand(),
 		c.infoCommand(),
 		c.statsCommand(),
+		c.docsCommand(),
 	)
 	return root
 }
