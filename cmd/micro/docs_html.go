@@ -196,6 +196,7 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
 header { background: #0f1b2d; color: #fff; padding: 20px 32px; }
 header h1 { margin: 0; font-size: 22px; }
 header p { margin: 4px 0 0; color: #b8c4d6; }
+header code { background: #24344d; color: #e6edf7; white-space: nowrap; }
 main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 64px; }
 nav { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 20px; margin-bottom: 24px; }
 nav ul { margin: 4px 0; padding-left: 20px; }
