@@ -34,8 +34,9 @@ type (
 	}
 )
 
-// shop is a service that keeps its contract: typed endpoints, one behind a
-// parameter, a declared error, and an untyped endpoint.
+// shop is a service that keeps its contract: a strict typed endpoint, one
+// behind a parameter that answers with a declared error, one with an empty
+// reply, and an untyped endpoint.
 func shop() *natsmux.Router {
 	r := natsmux.NewRouter()
 	r.Route("shop", func(r *natsmux.Router) {
@@ -43,13 +44,11 @@ func shop() *natsmux.Router {
 			return &Total{Lines: len(b.Lines), Code: "3f2b8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"}, nil
 		}, binding.WithStrict()))
 		r.Route("{store}", func(r *natsmux.Router) {
-			r.Handle("reserve", binding.JSON(func(ctx context.Context, b *Basket) (*Total, error) {
-				if natsmux.RequestFromContext(ctx).Param("store") != "berlin" {
-					return nil, natsmux.NewError(404, "no such store")
-				}
-				return nil, nil // an empty reply
+			r.Handle("reserve", binding.JSON(func(context.Context, *Basket) (*Total, error) {
+				return nil, natsmux.NewError(404, "no such store")
 			}))
 		}, natsmux.WithParam("store", "the store's city", "berlin"), natsmux.WithError(404, "no such store"))
+		r.Handle("clear", binding.JSON(func(context.Context, *Basket) (*Total, error) { return nil, nil }))
 		r.HandleFunc("ping", func(context.Context, *natsmux.Request) (*natsmux.Response, error) { return nil, nil })
 	})
 	return r
@@ -65,8 +64,14 @@ func serve(t *testing.T, r *natsmux.Router) (*nats.Conn, micro.Service) {
 	return nc, svc
 }
 
-func TestCheckContract(t *testing.T) {
-	nc, _ := serve(t, shop())
+// TestShopContract is the contract test of docs/contracts.md.
+func TestShopContract(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	svc := microtest.AddService(t, nc, micro.Config{Name: "shop", Version: "1.0.0"})
+	if err := natsmux.Mount(svc, shop()); err != nil {
+		t.Fatal(err)
+	}
 	microtest.CheckContract(t, nc, "shop")
 }
 
@@ -160,7 +165,7 @@ func TestCheckContractFails(t *testing.T) {
 	if scenario := os.Getenv("CONTRACT_SCENARIO"); scenario != "" {
 		t.Skip("run as a child")
 	}
-	scenarios := []string{"fake discovery"}
+	scenarios := []string{"fake discovery", "instances disagree"}
 	for name := range brokenServices {
 		scenarios = append(scenarios, name)
 	}
@@ -169,7 +174,10 @@ func TestCheckContractFails(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestBrokenContract$", "-test.v")
 			cmd.Env = append(os.Environ(), "CONTRACT_SCENARIO="+name)
 			out, err := cmd.CombinedOutput()
-			want := "reply does not match ADR-32's schema"
+			want := map[string]string{
+				"fake discovery":     "reply does not match ADR-32's schema",
+				"instances disagree": "publish different endpoints",
+			}[name]
 			if s, ok := brokenServices[name]; ok {
 				want = s.want
 			}
@@ -201,6 +209,17 @@ func TestBrokenContract(t *testing.T) {
 			t.Cleanup(func() { _ = sub.Unsubscribe() })
 		}
 		microtest.CheckContract(t, nc, "fake")
+		return
+	}
+	if scenario == "instances disagree" {
+		nc, svc := serve(t, shop())
+		other := microtest.AddService(t, nc, svc.Config())
+		r := shop()
+		r.HandleFunc("extra", ok)
+		if err := natsmux.Mount(other, r); err != nil {
+			t.Fatal(err)
+		}
+		microtest.CheckContract(t, nc, "shop")
 		return
 	}
 	nc, _ := serve(t, brokenServices[scenario].router())
