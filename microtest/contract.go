@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -262,9 +263,7 @@ func (c *endpointContract) send(t *testing.T, nc *nats.Conn, payload []byte) (*n
 	t.Helper()
 	reply := Request(t, nc, c.subject, payload)
 	var svcErr *micro.ServiceError
-	if err := micro.ResponseError(reply); err != nil {
-		svcErr = err.(*micro.ServiceError)
-	}
+	errors.As(micro.ResponseError(reply), &svcErr)
 	return reply, svcErr
 }
 

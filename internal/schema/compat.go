@@ -131,7 +131,8 @@ func (c *comparer) compareTypes(wide, narrow *Schema, path string, dir Direction
 		return
 	}
 	for _, t := range n {
-		if !slices.Contains(w, t) && !(t == "integer" && slices.Contains(w, "number")) {
+		widened := t == "integer" && slices.Contains(w, "number")
+		if !slices.Contains(w, t) && !widened {
 			c.addf(path, "type %s %s", t, said(dir, "is no longer accepted", "may now be sent"))
 		}
 	}

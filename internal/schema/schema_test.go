@@ -148,7 +148,7 @@ func TestExampleFailures(t *testing.T) {
 		`{"allOf":[{"type":"string"},{"minLength":1}]}`:                            "allOf",
 		`{"$ref":"#/$defs/missing"}`:                                               "leads nowhere",
 		`{"$ref":"https://example.com/s.json"}`:                                    "outside the schema",
-		`{"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/a"}}}`: "a cycle",
+		`{"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/a"}}}`:                  "a cycle",
 		`{"type":"object","required":["self"],"properties":{"self":{"$ref":"#"}}}`: "recursive",
 		`{"type":"string","pattern":"[^\\x00-\\x{10FFFF}]"}`:                       "no example",
 	}
