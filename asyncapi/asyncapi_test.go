@@ -14,6 +14,7 @@ import (
 	"github.com/natsmux/natsmux/asyncapi"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/schema"
+	"github.com/natsmux/natsmux/internal/schema/validate"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -24,7 +25,7 @@ func build(t *testing.T, r *natsmux.Router, cfg micro.Config, opts ...asyncapi.O
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, doc)
+	checkSpec(t, doc)
 	return doc
 }
 
@@ -165,7 +166,7 @@ func TestMessageExamples(t *testing.T) {
 			// is the payload, so that its references resolve.
 			withRoot := append(schema.Object{{Name: "$ref", Value: "#/components/messages/" + id + "/payload"}}, root.(schema.Object)...)
 			text, _ := schema.Marshal(withRoot)
-			v, err := schema.Compile(text)
+			v, err := validate.Compile(text)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +185,7 @@ func TestMessageExamples(t *testing.T) {
 // matches what binding sends.
 func TestFieldErrorsSchema(t *testing.T) {
 	doc := build(t, ordersRouter(), ordersConfig)
-	v, err := schema.Compile(doc.Components.Schemas["natsmux.FieldErrors"])
+	v, err := validate.Compile(doc.Components.Schemas["natsmux.FieldErrors"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestFromLiveInfo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		validate(t, doc)
+		checkSpec(t, doc)
 		if name == "reference" {
 			if ch := doc.Channels["default"]; ch == nil || *ch.Address != "ref.echo" {
 				t.Errorf("nats.go service's channels: %+v", doc.Channels)

@@ -77,9 +77,9 @@ var specSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	return c.Compile("asyncapi-3.0.0.json")
 })
 
-// validate checks a document, in JSON and in YAML, against the official
+// checkSpec checks a document, in JSON and in YAML, against the official
 // schema, and that both encodings say the same.
-func validate(t *testing.T, doc *asyncapi.Document) {
+func checkSpec(t *testing.T, doc *asyncapi.Document) {
 	t.Helper()
 	spec, err := specSchema()
 	if err != nil {

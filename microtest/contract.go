@@ -18,6 +18,7 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/schema"
+	"github.com/natsmux/natsmux/internal/schema/validate"
 	"github.com/natsmux/natsmux/micro"
 )
 
@@ -160,20 +161,20 @@ func validateDiscovery(doc []byte) error {
 		if err != nil {
 			return fmt.Errorf("no schema for type %q: %w", head.Type, err)
 		}
-		compiled, err := schema.Compile(raw)
+		compiled, err := validate.Compile(raw)
 		if err != nil {
 			return err
 		}
 		v, _ = discoverySchemas.LoadOrStore(head.Type, compiled)
 	}
-	return v.(*schema.Validator).ValidateJSON(doc)
+	return v.(*validate.Validator).ValidateJSON(doc)
 }
 
 // endpointContract is what an endpoint publishes, read and compiled.
 type endpointContract struct {
 	ep                micro.EndpointInfo
 	subject           string
-	request, response *schema.Validator
+	request, response *validate.Validator
 	requestSchema     *schema.Schema
 	declared          map[int]string
 }
@@ -191,12 +192,12 @@ func checkEndpoint(t *testing.T, nc *nats.Conn, ep micro.EndpointInfo, cfg *cont
 	c.subject = schema.FillTemplate(template, func(name string) string {
 		return cmp.Or(cfg.params[name], declared[name].Example)
 	})
-	for key, dst := range map[string]**schema.Validator{schema.RequestKey: &c.request, schema.ResponseKey: &c.response} {
+	for key, dst := range map[string]**validate.Validator{schema.RequestKey: &c.request, schema.ResponseKey: &c.response} {
 		published, ok := ep.Metadata[key]
 		if !ok {
 			continue
 		}
-		v, err := schema.Compile([]byte(published))
+		v, err := validate.Compile([]byte(published))
 		if err != nil {
 			t.Errorf("metadata %s is no valid JSON Schema: %v", key, err)
 			return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/schema"
+	"github.com/natsmux/natsmux/internal/schema/validate"
 )
 
 type (
@@ -62,9 +63,9 @@ var schemas = map[string][]byte{
 	"email": []byte(`{"type":"string","format":"email","maxLength":40}`),
 }
 
-func compile(t *testing.T, data []byte) *schema.Validator {
+func compile(t *testing.T, data []byte) *validate.Validator {
 	t.Helper()
-	v, err := schema.Compile(data)
+	v, err := validate.Compile(data)
 	if err != nil {
 		t.Fatalf("compiling %s: %v", data, err)
 	}

@@ -1,4 +1,7 @@
-package schema
+// Package validate checks values against JSON Schemas. It is apart from
+// package schema so that programs that only read schemas, such as the micro
+// CLI, do not link a validator.
+package validate
 
 import (
 	"bytes"
@@ -7,6 +10,8 @@ import (
 	"io"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/natsmux/natsmux/internal/schema"
 )
 
 // Validator checks values against a compiled JSON Schema.
@@ -35,10 +40,10 @@ func Compile(data []byte) (*Validator, error) {
 	return &Validator{compiled: compiled}, nil
 }
 
-// Validate checks a value: Go values (Object included) or, with
-// ValidateJSON, a JSON text.
+// Validate checks a Go value (schema.Object included); ValidateJSON checks
+// a JSON text.
 func (v *Validator) Validate(value any) error {
-	data, err := Marshal(value)
+	data, err := schema.Marshal(value)
 	if err != nil {
 		return err
 	}
