@@ -18,6 +18,7 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/schema"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/internal/schema/validate"
 	"github.com/natsmux/natsmux/micro"
 )
@@ -113,13 +114,18 @@ func CheckContract(t *testing.T, nc *nats.Conn, name string, opts ...ContractOpt
 // instances and returns their INFO, sorted by instance id.
 func checkDiscovery(t *testing.T, nc *nats.Conn, name string) []micro.Info {
 	var infos []micro.Info
+	want := 1 // replies: then as many as answered PING
 	for _, verb := range []micro.Verb{micro.PingVerb, micro.InfoVerb, micro.StatsVerb} {
-		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
-		raw, err := micro.Discover(ctx, nc, verb, micro.WithDiscoveryService(name))
-		cancel()
-		if err != nil || len(raw) == 0 {
-			t.Fatalf("%s of service %s: %d replies, %v", verb, name, len(raw), err)
-		}
+		// A loaded machine may answer later than discovery's quiet
+		// interval: ask again until every instance has.
+		var raw []json.RawMessage
+		testutil.Eventually(t, DefaultTimeout, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+			defer cancel()
+			raw, _ = micro.Discover(ctx, nc, verb, micro.WithDiscoveryService(name))
+			return len(raw) >= want
+		}, "%s of service %s: %d replies", verb, name, want)
+		want = len(raw)
 		for _, doc := range raw {
 			if err := validateDiscovery(doc); err != nil {
 				t.Errorf("%s reply does not match ADR-32's schema: %v\n%s", verb, err, doc)
