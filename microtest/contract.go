@@ -18,8 +18,8 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/schema"
-	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/internal/schema/validate"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 )
 
