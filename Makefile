@@ -6,6 +6,8 @@ LINT       = $(GO) tool -modfile=tools/go.mod golangci-lint
 BENCHTIME ?= 1s
 FUZZTIME  ?= 10s
 SOAK      ?= 60s
+# @asyncapi/parser for `make interop`, the version asyncapi/interop_test.go installs itself
+ASYNCAPI_PARSER = 3.6.3
 
 # package:FuzzTarget pairs run by `make fuzz`
 FUZZ_TARGETS = .:FuzzParseTemplate .:FuzzHeaderCarrier \
@@ -57,9 +59,11 @@ bench-all: ## Every testing.B benchmark of every package (BENCHTIME=1s)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 .PHONY: interop
-interop: ## natscli v0.5.0 reads natsmux services (installs it into bin/)
+interop: ## natscli v0.5.0 reads natsmux services, @asyncapi/parser their AsyncAPI documents (installs both into bin/)
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/nats-io/natscli/nats@v0.5.0
 	NATS_CLI=$(CURDIR)/bin/nats $(GO) test -race -tags interop -count=1 -run Interop ./cmd/micro/
+	npm install --no-audit --no-fund --prefix $(CURDIR)/bin/asyncapi-parser @asyncapi/parser@$(ASYNCAPI_PARSER)
+	ASYNCAPI_PARSER_DIR=$(CURDIR)/bin/asyncapi-parser $(GO) test -race -tags interop -count=1 -run Interop ./asyncapi/
 
 .PHONY: soak
 soak: ## Steady mixed load for SOAK (default 60s), then leak checks

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/natsmux/natsmux/internal/exampletest"
+	"github.com/natsmux/natsmux/microtest"
+)
+
+// TestContract: the service keeps the contract it publishes (see
+// docs/contracts.md).
+func TestContract(t *testing.T) {
+	srv := microtest.NewServer(t)
+	exampletest.Start(t, srv, service())
+	microtest.CheckContract(t, srv.Connect(t), "demo-service")
+}
