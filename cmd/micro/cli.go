@@ -182,11 +182,8 @@ with an error; micro run exits with its program's code.`,
 		c.lsCommand(),
 		c.infoCommand(),
 		c.statsCommand(),
-<<<<<<< HEAD
 		c.topCommand(),
-=======
 		c.docsCommand(),
->>>>>>> contracts
 	)
 	return root
 }
