@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -312,49 +313,101 @@ func (r *resilience) attempts(ctx context.Context, next Invoker, inv *Invocation
 
 // round sends a call, and with hedging copies of it while no reply has
 // come, and returns the first reply that is not worth retrying, or the
-// last failure when every copy failed.
+// last failure when every copy failed. The first copy is sent on the
+// caller's goroutine and a timer launches the hedges, so that a call that
+// is answered before the delay costs no goroutine.
 func (r *resilience) round(ctx context.Context, next Invoker, inv *Invocation, d *destination, m *codeSets) (*nats.Msg, error) {
 	if r.hedge == nil {
 		return r.send(ctx, next, inv, d)
 	}
-	ctx, cancel := context.WithCancel(ctx) // abandons the losers
-	defer cancel()
-	results := make(chan attemptResult, 1+r.hedge.MaxHedges)
-	launch := func() {
-		copied := inv.Clone() // the copies must not share a header map
-		go func() {
-			reply, err := r.send(ctx, next, copied, d)
-			results <- attemptResult{reply, err}
-		}()
-	}
-	launch()
-	pending, hedges := 1, 0
-	delay := r.hedgeDelay(d)
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	for {
-		select {
-		case res := <-results:
-			pending--
-			if res.err == nil || !retryable(res.err) || pending == 0 {
-				if pending > 0 {
-					r.abandoned.Add(ctx, int64(pending), m.add...)
-				}
-				return res.reply, res.err
-			}
-		case <-timer.C:
-			if !r.budget.withdraw() {
-				r.denied.Add(ctx, 1, m.add...)
-				continue // the timer stays stopped: no more hedges
-			}
-			r.hedges.Add(ctx, 1, m.add...)
-			launch()
-			pending++
-			if hedges++; hedges < r.hedge.MaxHedges {
-				timer.Reset(delay)
-			}
+	h := &hedging{r: r, next: next, d: d, m: m, original: inv.Clone(), delay: r.hedgeDelay(d),
+		results: make(chan attemptResult, r.hedge.MaxHedges)}
+	h.ctx, h.cancel = context.WithCancel(ctx)
+	defer h.cancel() // abandons the losers
+	h.mu.Lock()
+	h.timer = time.AfterFunc(h.delay, h.fire)
+	h.mu.Unlock()
+
+	reply, err := r.send(h.ctx, next, inv, d)
+	launched := h.close()
+	hedgeWon := errors.Is(err, context.Canceled) && ctx.Err() == nil
+	if launched == 0 || !hedgeWon && (err == nil || !retryable(err)) {
+		if launched > 0 {
+			r.abandoned.Add(ctx, int64(launched), m.add...)
 		}
+		return reply, err
 	}
+	// The first copy failed, or stopped because a hedge won: the hedges'
+	// results decide.
+	for i := range launched {
+		res := <-h.results
+		if res.err == nil || !retryable(res.err) {
+			abandoned := launched - i - 1
+			if hedgeWon {
+				abandoned++ // the first copy
+			}
+			if abandoned > 0 {
+				r.abandoned.Add(ctx, int64(abandoned), m.add...)
+			}
+			return res.reply, res.err
+		}
+		reply, err = res.reply, res.err
+	}
+	return reply, err
+}
+
+// hedging is the state of one round with hedges.
+type hedging struct {
+	r        *resilience
+	next     Invoker
+	d        *destination
+	m        *codeSets
+	original *Invocation // never sent: each hedge sends a clone
+	delay    time.Duration
+	ctx      context.Context
+	cancel   context.CancelFunc
+	results  chan attemptResult // one per hedge launched
+
+	mu       sync.Mutex
+	timer    *time.Timer
+	closed   bool // the round has its answer or gave up: no more hedges
+	launched int
+}
+
+// fire launches a hedge, if the round still waits and the budget allows,
+// and sets the timer for the next one.
+func (h *hedging) fire() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.launched >= h.r.hedge.MaxHedges {
+		return
+	}
+	if !h.r.budget.withdraw() {
+		h.r.denied.Add(h.ctx, 1, h.m.add...)
+		return
+	}
+	h.launched++
+	h.r.hedges.Add(h.ctx, 1, h.m.add...)
+	hedge := h.original.Clone()
+	go func() {
+		reply, err := h.r.send(h.ctx, h.next, hedge, h.d)
+		h.results <- attemptResult{reply, err}
+		if err == nil || !retryable(err) {
+			h.cancel() // the first copy stops waiting
+		}
+	}()
+	if h.launched < h.r.hedge.MaxHedges {
+		h.timer.Reset(h.delay)
+	}
+}
+
+// close stops further hedges and returns how many were launched.
+func (h *hedging) close() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.timer.Stop()
+	h.closed = true
+	return h.launched
 }
 
 type attemptResult struct {
