@@ -68,12 +68,6 @@ func (r *invocations) last(t *testing.T) client.Invocation {
 	return r.seen[len(r.seen)-1]
 }
 
-func (r *invocations) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.seen)
-}
-
 // TestCallOptions: headers from options reach the service alongside the
 // client's own, reply headers come back on request, and the caller's
 // header map is left alone.
@@ -101,7 +95,7 @@ func TestCallOptions(t *testing.T) {
 			t.Errorf("the service saw %s: %v, want %v (all: %v)", key, (*got)[key], want, *got)
 		}
 	}
-	if (*got).Get(micro.TimeoutHeader) == "" {
+	if got.Get(micro.TimeoutHeader) == "" {
 		t.Errorf("no deadline sent: %v", *got)
 	}
 	if reply.Get("X-Served-By") != "shop-1" {

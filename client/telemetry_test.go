@@ -88,7 +88,7 @@ func (m meter) sum(t *testing.T, name string) int64 {
 
 func attrValue(set attribute.Set, key attribute.Key) string {
 	v, _ := set.Value(key)
-	return v.Emit()
+	return v.String()
 }
 
 // TestTracing: the client's span is the parent of the service's, with the
