@@ -243,3 +243,25 @@ func TestHedgeDelay(t *testing.T) {
 	}()
 	WithHedging(HedgePolicy{Percentile: 1})
 }
+
+// TestPolicyDefaults: the defaults that the documentation gives.
+func TestPolicyDefaults(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"retry", RetryPolicy{}.withDefaults(), RetryPolicy{MaxAttempts: 3, Backoff: 20 * time.Millisecond, MaxBackoff: time.Second}},
+		{"hedge", HedgePolicy{}.withDefaults(), HedgePolicy{Delay: 10 * time.Millisecond, MaxHedges: 1}},
+		{"breaker", BreakerPolicy{}.withDefaults(), BreakerPolicy{Failures: 10, ErrorRate: 0.5, Window: 50, OpenFor: 2 * time.Second, Probes: 1}},
+		{"budget", *NewBudget(DefaultBudgetRatio, DefaultBudgetBurst), *NewBudget(0.1, 10)},
+	}
+	for _, tt := range tests {
+		if fmt.Sprint(tt.got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: %+v, want %+v", tt.name, tt.got, tt.want)
+		}
+	}
+	r := newResilience(nil)
+	if r.hedge != nil || r.breaker != nil || r.stateLimit != DefaultStateLimit || r.retry.MaxAttempts != 3 {
+		t.Errorf("Resilience() without options: %+v", r.resilienceConfig)
+	}
+}

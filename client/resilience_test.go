@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -18,8 +19,8 @@ import (
 )
 
 // script is a service whose answers follow the payload: "fail-N" fails
-// with 503 the first N times it is served, "block-first" never answers the
-// first time (until the test ends), "teapot" is a 418; anything else
+// with 503 the first N times it is served, "block-N" does not answer the
+// first N times (until the test ends), "teapot" is a 418; anything else
 // succeeds. It counts how often each payload was served.
 type script struct {
 	mu       sync.Mutex
@@ -46,13 +47,18 @@ func (s *script) serve(_ context.Context, req *natsmux.Request) (*natsmux.Respon
 	switch {
 	case key == "teapot":
 		return nil, natsmux.Errorf(418, "short and stout")
-	case key == "block-first" && n == 1:
+	case strings.HasPrefix(key, "block-") && n <= times(key):
 		<-s.released
 		return nil, natsmux.ErrTimeout
-	case strings.HasPrefix(key, "fail-") && n <= int(key[len(key)-1]-'0'):
+	case strings.HasPrefix(key, "fail-") && n <= times(key):
 		return nil, natsmux.ErrServiceUnavailable
 	}
 	return natsmux.Reply([]byte("ok")), nil
+}
+
+// times reads the N of "fail-N" and "block-N".
+func times(key string) int {
+	return int(key[len(key)-1] - '0')
 }
 
 func (s *script) count(key string) int {
@@ -94,12 +100,13 @@ func TestRetry(t *testing.T) {
 		{"503 twice, then a reply", "fail-2", true, 0, 0, 3},
 		{"503 more often than the attempts", "fail-5", true, 0, 503, 3},
 		{"not idempotent: the 503 reaches the caller", "fail-1", false, 0, 503, 1},
-		{"a timeout, then a reply", "block-first", true, 0, 0, 2},
+		{"a timeout, then a reply", "block-1", true, 0, 0, 2},
+		{"the caller's deadline ends before the attempt's", "block-2", true, 150 * time.Millisecond, 504, 1},
 		{"a 4xx is an answer", "teapot", true, 0, 418, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), max(tt.timeout, 5*time.Second))
+			ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(tt.timeout, 5*time.Second))
 			defer cancel()
 			_, err := c.Request(ctx, "script.work", []byte(tt.key), nil, client.WithIdempotent(tt.idempotent))
 			if natsmux.CodeOf(err) != tt.code {
@@ -114,6 +121,16 @@ func TestRetry(t *testing.T) {
 	if got := m.sum(t, client.RetriesMetric); got != 2+2+1 {
 		t.Errorf("%s = %d, want 5", client.RetriesMetric, got)
 	}
+
+	t.Run("a cancelled call", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stop := time.AfterFunc(50*time.Millisecond, cancel)
+		defer stop.Stop()
+		_, err := c.Request(ctx, "script.work", []byte("block-3"), nil, client.WithIdempotent(true))
+		if !errors.Is(err, context.Canceled) || s.count("block-3") > 1 || m.sum(t, client.RetriesMetric) != 5 {
+			t.Errorf("error %v, served %d times, %d retries in all; want a cancellation and no retry", err, s.count("block-3"), m.sum(t, client.RetriesMetric))
+		}
+	})
 
 	t.Run("no responders", func(t *testing.T) {
 		var n int
@@ -146,13 +163,13 @@ func TestHedging(t *testing.T) {
 	c := e.client(t, client.WithMiddleware(client.Resilience(client.WithMeterProvider(m),
 		client.WithHedging(client.HedgePolicy{Delay: 20 * time.Millisecond}))))
 
-	reply, err := c.Request(context.Background(), "script.work", []byte("block-first"), nil, client.WithIdempotent(true))
+	reply, err := c.Request(context.Background(), "script.work", []byte("block-1"), nil, client.WithIdempotent(true))
 	if err != nil || string(reply.Data) != "ok" {
 		t.Fatalf("hedged call: %v, %v", reply, err)
 	}
-	if s.count("block-first") != 2 || m.sum(t, client.HedgesMetric) != 1 || m.sum(t, client.AbandonedMetric) != 1 {
+	if s.count("block-1") != 2 || m.sum(t, client.HedgesMetric) != 1 || m.sum(t, client.AbandonedMetric) != 1 {
 		t.Errorf("served %d times, %d hedges, %d abandoned; want 2, 1, 1",
-			s.count("block-first"), m.sum(t, client.HedgesMetric), m.sum(t, client.AbandonedMetric))
+			s.count("block-1"), m.sum(t, client.HedgesMetric), m.sum(t, client.AbandonedMetric))
 	}
 
 	// A fast call is not hedged.
@@ -163,15 +180,24 @@ func TestHedging(t *testing.T) {
 		t.Errorf("a fast call was served %d times, hedges %d", s.count("fast"), m.sum(t, client.HedgesMetric))
 	}
 
+	// Copies stop at MaxHedges (1): the hedge of a call whose copies both
+	// stall is not hedged again.
+	short, cancelShort := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelShort()
+	_, err = c.Request(short, "script.work", []byte("block-2"), nil, client.WithIdempotent(true))
+	if natsmux.CodeOf(err) != 504 || s.count("block-2") != 2 || m.sum(t, client.HedgesMetric) != 2 {
+		t.Errorf("error %v, served %d times, %d hedges in all; want a 504 after 2 copies", err, s.count("block-2"), m.sum(t, client.HedgesMetric))
+	}
+
 	// Not idempotent: one copy, which times out.
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	s.mu.Lock()
-	s.served["block-first"] = 0
+	s.served["block-1"] = 0
 	s.mu.Unlock()
-	_, err = c.Request(ctx, "script.work", []byte("block-first"), nil)
-	if natsmux.CodeOf(err) != 504 || s.count("block-first") != 1 || m.sum(t, client.HedgesMetric) != 1 {
-		t.Errorf("error %v, served %d times, %d hedges; want a 504, once, no new hedge", err, s.count("block-first"), m.sum(t, client.HedgesMetric))
+	_, err = c.Request(ctx, "script.work", []byte("block-1"), nil)
+	if natsmux.CodeOf(err) != 504 || s.count("block-1") != 1 || m.sum(t, client.HedgesMetric) != 2 {
+		t.Errorf("error %v, served %d times, %d hedges; want a 504, once, no new hedge", err, s.count("block-1"), m.sum(t, client.HedgesMetric))
 	}
 }
 
@@ -223,7 +249,8 @@ func TestBreaker(t *testing.T) {
 			t.Fatalf("got %v, want no responders", err)
 		}
 	}
-	_, err = c.Request(ctx, "orders.get", nil, nil)
+	// Not sent, and not retried, even when it could be.
+	_, err = c.Request(ctx, "orders.get", nil, nil, client.WithIdempotent(true))
 	if !errors.Is(err, client.ErrCircuitOpen) || !errors.Is(err, natsmux.ErrServiceUnavailable) || n != 3 {
 		t.Fatalf("%d sends, error %v; want 3 and an open circuit", n, err)
 	}

@@ -58,6 +58,13 @@ func TestSupercluster(t *testing.T) {
 			t.Fatalf("a request published in cluster-1 was served by %s", got)
 		}
 	}
+	// The leaf's hub prefers its own member to the leaf's.
+	fromCluster0 := sc.Clusters[0].ConnectNode(t, 0)
+	for range 20 {
+		if got := ask(fromCluster0); got != "cluster-0" {
+			t.Fatalf("a request published in cluster-0 was served by %s", got)
+		}
+	}
 	// Without a member in cluster-1, the member in cluster-0 serves it;
 	// the leaf node's member serves only when no cluster has one.
 	for _, gone := range []struct{ member, next string }{{"cluster-1", "cluster-0"}, {"cluster-0", "leaf"}} {

@@ -210,7 +210,7 @@ func TestResilientNodeFailure(t *testing.T) {
 		t.Logf("cycle %d: node-%d killed and restarted", cycle+1, victim)
 	}
 	getTally, createTally := gets.Stop(), creates.Stop()
-	t.Logf("idempotent calls: %s", getTally)
+	t.Logf("idempotent calls: %s; p99.9 %s", getTally, getTally.Percentile(0.999))
 	t.Logf("calls that are not idempotent: %s", createTally)
 	metrics := counters(t, reader)
 	t.Logf("retries %d, denied by the budget %d", metrics[client.RetriesMetric], metrics[client.BudgetDeniedMetric])
@@ -230,8 +230,11 @@ func TestResilientNodeFailure(t *testing.T) {
 	if duplicated > 0 || executed > createTally.Sent {
 		t.Errorf("creates were executed more than once: %d ids twice, %d executions for %d sent", duplicated, executed, createTally.Sent)
 	}
-	if createTally.Kinds[OK]+createTally.Kinds["error 504"]+createTally.Kinds[Timeout] != createTally.Sent {
-		t.Errorf("creates ended otherwise than answered or timed out: %s", createTally)
+	// The failures are those of the moment, as without the client's help:
+	// a request lost with its server, or sent while a restarted server did
+	// not know of the service yet.
+	if failed := createTally.Kinds["error 504"] + createTally.Kinds[Timeout] + createTally.Kinds["error 503"] + createTally.Kinds[NoResponders]; createTally.Kinds[OK]+failed != createTally.Sent {
+		t.Errorf("creates ended otherwise than answered, timed out or without responders: %s", createTally)
 	}
 }
 
@@ -370,7 +373,7 @@ func TestSuperclusterFailover(t *testing.T) {
 			}
 		}
 		tally := run.Stop()
-		t.Logf("cluster-1's callers while its instances stopped and came back %d times: %s", cycle, tally)
+		t.Logf("cluster-1's callers while its instances stopped and came back %d times: %s; p99.9 %s", cycle, tally, tally.Percentile(0.999))
 		t.Logf("retries %d", counters(t, reader)[client.RetriesMetric])
 		if tally.Failed > 0 || tally.Kinds[OK] != tally.Sent {
 			t.Errorf("calls failed: %s", tally)
