@@ -91,6 +91,14 @@ func attrValue(set attribute.Set, key attribute.Key) string {
 	return v.String()
 }
 
+// getOrder answers orders.{id}.get, with a 404 for id 0.
+func getOrder(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+	if req.Param("id") == "0" {
+		return nil, natsmux.ErrNotFound
+	}
+	return nil, nil
+}
+
 // TestTracing: the client's span is the parent of the service's, with the
 // messaging conventions on both sides of the wire.
 func TestTracing(t *testing.T) {
@@ -98,12 +106,7 @@ func TestTracing(t *testing.T) {
 	w3c := propagation.TraceContext{}
 	r := natsmux.NewRouter()
 	r.Use(middleware.Tracing(middleware.WithTracerProvider(tp), middleware.WithPropagators(w3c)))
-	r.HandleFunc("get", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-		if req.Param("id") == "0" {
-			return nil, natsmux.ErrNotFound
-		}
-		return nil, nil
-	}, natsmux.WithSubject("orders.{id}.get"))
+	r.HandleFunc("get", getOrder, natsmux.WithSubject("orders.{id}.get"))
 	e := newEnv(t, r, micro.Config{Name: "orders", Version: "1.0.0"})
 	c := e.client(t, client.WithMiddleware(client.Tracing(client.WithTracerProvider(tp), client.WithTracingPropagator(w3c))))
 
@@ -179,12 +182,7 @@ func TestTracing(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	m := newMeter(t)
 	r := natsmux.NewRouter()
-	r.HandleFunc("get", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-		if req.Param("id") == "0" {
-			return nil, natsmux.ErrNotFound
-		}
-		return nil, nil
-	}, natsmux.WithSubject("orders.{id}.get"))
+	r.HandleFunc("get", getOrder, natsmux.WithSubject("orders.{id}.get"))
 	e := newEnv(t, r, micro.Config{Name: "orders", Version: "1.0.0"})
 	const limit = 5
 	c := e.client(t, client.WithMiddleware(client.Metrics(client.WithMeterProvider(m), client.WithDestinationLimit(limit))))
