@@ -42,7 +42,8 @@ func WithLogLevels(success, clientError, serverError slog.Level) LoggerOption {
 // Logger returns middleware that logs one record per call with log/slog
 // when it ends: "nats call" with the subject, the template (when known),
 // the code (natsmux.CodeOf: 0 for success), the duration, the request id
-// (when RequestID runs before Logger), the reply's size and the error, if
+// (from DefaultRequestIDHeader, which RequestID sets when it runs before
+// Logger), the reply's size and the error, if
 // any. The level follows the code (see WithLogLevels); successes are
 // logged at Debug by default, since a caller usually makes many calls and
 // the service logs each of them already. The record is logged with the
