@@ -18,8 +18,9 @@ const ScopeName = "github.com/natsmux/natsmux/client"
 const ErrorCodeKey = attribute.Key("natsmux.error.code")
 
 // OtherValue stands for values that telemetry does not record one by one:
-// error codes outside 100-999 and, in Metrics, the destinations beyond its
-// limit. It is the value the semantic conventions use for error.type.
+// error codes outside 100-999 (in error.type, without natsmux.error.code)
+// and, in Metrics, the destinations beyond its limit. It is the value the
+// semantic conventions use for error.type.
 const OtherValue = "_OTHER"
 
 // operationSend is both the name and the type of the operation: the caller
@@ -43,14 +44,17 @@ func callAttrs(inv *Invocation, withSubject bool) []attribute.KeyValue {
 	return attrs
 }
 
-// errorAttrs returns the attributes of a call that failed with code.
+// errorAttrs returns the attributes of a call that failed with code: a
+// code outside 100-999, which no ADR-32 reply carries, is only
+// error.type OtherValue, so that such codes make one series, not one each.
 func errorAttrs(code int) []attribute.KeyValue {
-	errType := OtherValue
-	if code >= 100 && code <= 999 {
-		errType = strconv.Itoa(code)
+	if !validCode(code) {
+		return []attribute.KeyValue{semconv.ErrorTypeKey.String(OtherValue)}
 	}
-	return []attribute.KeyValue{semconv.ErrorTypeKey.String(errType), ErrorCodeKey.Int(code)}
+	return []attribute.KeyValue{semconv.ErrorTypeKey.String(strconv.Itoa(code)), ErrorCodeKey.Int(code)}
 }
+
+func validCode(code int) bool { return code >= 100 && code <= 999 }
 
 func otelHandle(err error) {
 	if err != nil {

@@ -192,6 +192,16 @@ func TestMetrics(t *testing.T) {
 		_, _ = c.Request(ctx, "orders."+id+".get", nil, nil, tmpl)
 	}
 	_, _ = c.Request(ctx, "nobody.home", nil, nil)
+	// Codes that no reply carries, from a middleware of the caller's, make
+	// one series.
+	odd := e.client(t, client.WithMiddleware(client.Metrics(client.WithMeterProvider(m)), func(client.Invoker) client.Invoker {
+		return client.InvokerFunc(func(_ context.Context, inv *client.Invocation) (*nats.Msg, error) {
+			return nil, natsmux.NewError(len(inv.Subject)*1000, "odd")
+		})
+	}))
+	for _, subject := range []string{"o", "oo", "ooo"} {
+		_, _ = odd.Request(ctx, subject, nil, nil, client.WithTemplate("odd"))
+	}
 	// Subjects with ids and no template: only the first few get a series.
 	for i := range 20 {
 		_, _ = c.Request(ctx, fmt.Sprint("orders.", 100+i, ".get"), nil, nil)
@@ -208,12 +218,17 @@ func TestMetrics(t *testing.T) {
 		if dest == "" {
 			dest = attrValue(set, "messaging.destination.name")
 		}
-		counts[dest+" "+attrValue(set, client.ErrorCodeKey)] += dp.Count
+		code := attrValue(set, client.ErrorCodeKey)
+		if code == "" && attrValue(set, "error.type") == client.OtherValue {
+			code = client.OtherValue
+		}
+		counts[dest+" "+code] += dp.Count
 	}
 	want := map[string]uint64{
 		"orders.{id}.get ": 2, "orders.{id}.get 404": 1, "nobody.home 503": 1,
 		"orders.100.get ": 1, "orders.101.get ": 1, "orders.102.get ": 1, // the limit is 5 destinations
 		client.OtherValue + " ": 17,
+		"odd " + client.OtherValue: 3,
 	}
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("calls by destination and code:\n got %v\nwant %v", counts, want)
