@@ -227,7 +227,7 @@ func TestMetrics(t *testing.T) {
 	want := map[string]uint64{
 		"orders.{id}.get ": 2, "orders.{id}.get 404": 1, "nobody.home 503": 1,
 		"orders.100.get ": 1, "orders.101.get ": 1, "orders.102.get ": 1, // the limit is 5 destinations
-		client.OtherValue + " ": 17,
+		client.OtherValue + " ":    17,
 		"odd " + client.OtherValue: 3,
 	}
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
