@@ -66,8 +66,8 @@ interop: ## natscli v0.5.0 reads natsmux services, @asyncapi/parser their AsyncA
 	ASYNCAPI_PARSER_DIR=$(CURDIR)/bin/asyncapi-parser $(GO) test -race -tags interop -count=1 -run Interop ./asyncapi/
 
 .PHONY: soak
-soak: ## Steady mixed load for SOAK (default 60s), then leak checks
-	$(GO) test -run '^TestSoak$$' -v -count 1 -timeout 10m ./internal/scaletest -args -soak=$(SOAK)
+soak: ## Steady mixed load, failovers and hedging for SOAK each (default 60s), then leak checks
+	$(GO) test -run '^(TestSoak|TestResilientNodeFailure|TestSuperclusterFailover|TestHedgingSlowInstance)$$' -v -count 1 -timeout 20m ./internal/scaletest -args -soak=$(SOAK)
 
 .PHONY: fuzz
 fuzz: ## Each fuzz target for FUZZTIME (default 10s)

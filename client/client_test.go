@@ -155,12 +155,16 @@ func TestCallErrors(t *testing.T) {
 		})
 	}
 
-	// The error reply comes back whole.
+	// The error reply comes back whole, its protocol headers read into Code
+	// and Description and not left in Header.
 	_, err := client.Call[Quote, Price](context.Background(), e.client(t), "conflict", nil)
 	var se *natsmux.Error
 	if !errors.As(err, &se) || se.Code != 409 || se.Description != "version conflict" ||
 		string(se.Data) != `{"current":7}` || se.Header.Get("X-Version") != "7" {
 		t.Errorf("service error %#v", err)
+	}
+	if se != nil && (se.Header[micro.ErrorHeader] != nil || se.Header[micro.ErrorCodeHeader] != nil) {
+		t.Errorf("the error's Header holds the ADR-32 error headers: %v", se.Header)
 	}
 
 	// Cancelling the context stops the wait.
@@ -334,9 +338,11 @@ func TestResponseError(t *testing.T) {
 		{"no headers", &nats.Msg{Data: []byte("ok")}, nil},
 		{"other headers", &nats.Msg{Header: nats.Header{"X": {"y"}}}, nil},
 		{"error", &nats.Msg{Data: []byte("d"), Header: nats.Header{micro.ErrorHeader: {"gone"}, micro.ErrorCodeHeader: {"410"}}},
-			&natsmux.Error{Code: 410, Description: "gone", Data: []byte("d"), Header: nats.Header{micro.ErrorHeader: {"gone"}, micro.ErrorCodeHeader: {"410"}}}},
+			&natsmux.Error{Code: 410, Description: "gone", Data: []byte("d")}},
+		{"error with headers of its own", &nats.Msg{Header: nats.Header{micro.ErrorHeader: {"busy"}, micro.ErrorCodeHeader: {"503"}, "Retry-After": {"2"}}},
+			&natsmux.Error{Code: 503, Description: "busy", Header: nats.Header{"Retry-After": {"2"}}}},
 		{"code that is not a number", &nats.Msg{Header: nats.Header{micro.ErrorHeader: {"odd"}, micro.ErrorCodeHeader: {"E42"}}},
-			&natsmux.Error{Code: 500, Description: `odd (invalid error code "E42")`, Header: nats.Header{micro.ErrorHeader: {"odd"}, micro.ErrorCodeHeader: {"E42"}}}},
+			&natsmux.Error{Code: 500, Description: `odd (invalid error code "E42")`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

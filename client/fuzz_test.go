@@ -14,13 +14,13 @@ import (
 
 // FuzzResponseError parses arbitrary replies: no panic; an error exactly
 // when an ADR-32 error header is present, always a *natsmux.Error that
-// keeps the payload and the headers.
+// keeps the payload and the other headers, and not the ADR-32 ones.
 func FuzzResponseError(f *testing.F) {
 	f.Add(true, "404", true, "not found", []byte(`{"id":7}`))
 	f.Add(true, "", false, "", []byte(nil))
 	f.Add(false, "", true, "no code", []byte("x"))
 	f.Fuzz(func(t *testing.T, hasCode bool, code string, hasDesc bool, desc string, data []byte) {
-		msg := &nats.Msg{Data: data, Header: nats.Header{}}
+		msg := &nats.Msg{Data: data, Header: nats.Header{"X-Other": {"kept"}}}
 		if hasCode {
 			msg.Header.Set(micro.ErrorCodeHeader, code)
 		}
@@ -35,7 +35,8 @@ func FuzzResponseError(f *testing.F) {
 			return
 		}
 		var e *natsmux.Error
-		if !errors.As(err, &e) || !bytes.Equal(e.Data, data) || e.Header.Get(micro.ErrorHeader) != msg.Header.Get(micro.ErrorHeader) {
+		if !errors.As(err, &e) || !bytes.Equal(e.Data, data) || e.Header.Get("X-Other") != "kept" ||
+			e.Header[micro.ErrorHeader] != nil || e.Header[micro.ErrorCodeHeader] != nil {
 			t.Fatalf("headers %v, data %q gave %#v", msg.Header, data, err)
 		}
 		if natsmux.CodeOf(err) != e.Code {

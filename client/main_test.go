@@ -42,7 +42,7 @@ type env struct {
 	svc micro.Service
 }
 
-func newEnv(t *testing.T, r *natsmux.Router, cfg micro.Config) *env {
+func newEnv(t testing.TB, r *natsmux.Router, cfg micro.Config) *env {
 	t.Helper()
 	srv := microtest.NewServer(t)
 	svc := microtest.AddService(t, srv.Connect(t), cfg)
@@ -52,7 +52,7 @@ func newEnv(t *testing.T, r *natsmux.Router, cfg micro.Config) *env {
 	return &env{srv: srv, nc: srv.Connect(t), svc: svc}
 }
 
-func (e *env) client(t *testing.T, opts ...client.Option) *client.Client {
+func (e *env) client(t testing.TB, opts ...client.Option) *client.Client {
 	t.Helper()
 	c, err := client.New(e.nc, opts...)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
 	"github.com/natsmux/natsmux/internal/testutil"
 )
 
@@ -38,13 +39,20 @@ type Cluster struct {
 // Each node is shut down by the test's cleanup.
 func NewCluster(tb testing.TB, n int, opts ...Option) *Cluster {
 	tb.Helper()
+	return newCluster(tb, ClusterName, "node-", n, opts)
+}
+
+// newCluster starts a cluster with the given name whose node i is named
+// nodePrefix followed by i.
+func newCluster(tb testing.TB, name, nodePrefix string, n int, opts []Option) *Cluster {
+	tb.Helper()
 	if n < 1 {
 		tb.Fatalf("microtest: a cluster needs at least one node, got %d", n)
 	}
 	c := &Cluster{tb: tb, running: make([]bool, n)}
 	var seed *url.URL
 	for i := range n {
-		node := NewServer(tb, slices.Concat(opts, []Option{withClusterNode(tb, i, seed)})...)
+		node := NewServer(tb, slices.Concat(opts, []Option{withClusterNode(tb, name, fmt.Sprint(nodePrefix, i), seed)})...)
 		c.Nodes = append(c.Nodes, node)
 		c.running[i] = true
 		c.clientPorts = append(c.clientPorts, node.Port())
@@ -57,16 +65,16 @@ func NewCluster(tb testing.TB, n int, opts ...Option) *Cluster {
 	return c
 }
 
-// withClusterNode configures node i: a route listener on a random loopback
-// port and, for all but the first node, a route to the first (the seed), from
-// which the server's gossip completes the mesh.
-func withClusterNode(tb testing.TB, i int, seed *url.URL) Option {
+// withClusterNode configures a node of cluster: a route listener on a random
+// loopback port and, for all but the first node, a route to the first (the
+// seed), from which the server's gossip completes the mesh.
+func withClusterNode(tb testing.TB, cluster, name string, seed *url.URL) Option {
 	return WithOptions(func(o *server.Options) {
 		if o.Port != server.RANDOM_PORT {
 			tb.Fatalf("microtest: NewCluster picks the nodes' ports; WithPort(%d) does not apply", o.Port)
 		}
-		o.ServerName = fmt.Sprintf("node-%d", i)
-		o.Cluster.Name = ClusterName
+		o.ServerName = name
+		o.Cluster.Name = cluster
 		o.Cluster.Host = "127.0.0.1"
 		o.Cluster.Port = server.RANDOM_PORT
 		o.Routes = nil
@@ -212,17 +220,32 @@ func (c *Cluster) WaitForInterest(tb testing.TB, subject string, n int) {
 	testutil.Eventually(tb, DefaultTimeout, func() bool {
 		local := 0
 		for _, node := range c.runningNodes() {
-			if !node.GlobalAccount().SubscriptionInterest(subject) {
-				return false
-			}
-			subs, err := node.Subsz(&server.SubszOptions{Subscriptions: true, Test: subject})
-			if err != nil {
-				tb.Fatalf("microtest: subscriptions to %q: %v", subject, err)
-			}
-			local += subs.Total
+			local += localSubscriptions(tb, node, subject)
 		}
-		return local >= n
+		return local >= n && c.knowInterest(subject)
 	}, "%d subscriptions to %q, known on every node", n, subject)
+}
+
+// knowInterest reports whether every running node knows of a subscription
+// that matches subject, its own or through a route or a leaf node.
+func (c *Cluster) knowInterest(subject string) bool {
+	for _, node := range c.runningNodes() {
+		if !node.GlobalAccount().SubscriptionInterest(subject) {
+			return false
+		}
+	}
+	return true
+}
+
+// localSubscriptions counts the subscriptions to subject of node's own
+// clients.
+func localSubscriptions(tb testing.TB, node *Server, subject string) int {
+	tb.Helper()
+	subs, err := node.Subsz(&server.SubszOptions{Subscriptions: true, Test: subject})
+	if err != nil {
+		tb.Fatalf("microtest: subscriptions to %q on %s: %v", subject, node.Name(), err)
+	}
+	return subs.Total
 }
 
 func (c *Cluster) runningNodes() []*Server {

@@ -12,6 +12,10 @@
 // NewPKI and NewNKeyUser make throwaway certificates and nkeys, with their
 // files, for WithTLS (TLS and mutual TLS) and WithNKeyUsers.
 //
+// NewCluster starts nodes joined by routes, which can be shut down and
+// restarted; NewSupercluster joins clusters with gateways, and AddLeaf adds
+// leaf nodes to one, the topology of a deployment across regions.
+//
 // Request and RequestMsg send a request and fail the test on transport
 // errors; SettledStats waits until a service has counted its requests.
 //

@@ -2,7 +2,9 @@
 // with typed endpoints, then calls it with the client package, the way
 // another process would, and prints what each call gives:
 //
-//   - a typed call, with the service's own Go types;
+//   - a typed call, with the service's own Go types, a header of the
+//     caller's (a request id, which the service echoes) and the reply's
+//     headers read back;
 //   - error replies turned back into *natsmux.Error: field errors of a
 //     request that fails validation, and a 404 that matches
 //     natsmux.ErrNotFound;
@@ -10,6 +12,10 @@
 //     service listens on;
 //   - discovery: the instances (PING), their endpoints (INFO) and their
 //     counters (STATS).
+//
+// The client runs its calls through middleware: RequestID gives every call
+// an id, and Resilience retries the calls to endpoints that INFO declares
+// idempotent (check, not recount) when no instance answers in time.
 //
 // Then it stops the service and exits:
 //
@@ -37,6 +43,7 @@ import (
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/client"
 	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/middleware"
 )
 
 const (
@@ -84,8 +91,10 @@ var stock = map[string]int{"tea": 12, "coffee": 3}
 // service returns the inventory service's configuration and router.
 func service() (micro.Config, *natsmux.Router) {
 	r := natsmux.NewRouter()
+	r.Use(middleware.RequestID()) // echoes the caller's X-Request-Id
 	r.Route(serviceName, func(r *natsmux.Router) {
-		r.Handle("check", binding.JSON(check))
+		// Checking stock twice does no harm: callers may retry it.
+		r.Handle("check", binding.JSON(check), natsmux.WithIdempotent())
 		r.Handle("recount", binding.JSON(recount))
 	})
 	return micro.Config{Name: serviceName, Version: "1.0.0", Description: "Stock levels"}, r
@@ -155,8 +164,12 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		return err
 	}
 	defer callerConn.Close()
-	c, err := client.New(callerConn)
+	c, err := client.New(callerConn, client.WithMiddleware(client.RequestID(), client.Resilience()))
 	if err != nil {
+		return err
+	}
+	// What INFO declares idempotent is what Resilience may retry.
+	if err := c.LearnEndpoints(ctx, micro.WithDiscoveryService(serviceName), micro.WithDiscoveryMax(1)); err != nil {
 		return err
 	}
 	if err := call(ctx, c, out); err != nil {
@@ -168,11 +181,14 @@ func run(ctx context.Context, out io.Writer) (err error) {
 // call makes calls that succeed and calls that fail, and prints what the
 // caller learns from each.
 func call(ctx context.Context, c *client.Client, out io.Writer) error {
-	s, err := client.Call[Check, Stock](ctx, c, "inventory.check", &Check{SKU: "tea", Qty: 2})
+	var reply nats.Header
+	s, err := client.Call[Check, Stock](ctx, c, "inventory.check", &Check{SKU: "tea", Qty: 2},
+		client.WithHeader(client.DefaultRequestIDHeader, "check-42"), client.WithReplyHeader(&reply))
 	if err != nil {
 		return err // the only call meant to succeed
 	}
-	fmt.Fprintf(out, "check 2 %s: %d available, enough: %t\n", s.SKU, s.Available, s.Enough)
+	fmt.Fprintf(out, "check 2 %s: %d available, enough: %t (request id %s)\n", s.SKU, s.Available, s.Enough,
+		reply.Get(client.DefaultRequestIDHeader))
 
 	// A request that fails validation: a 400 with a field error per rule.
 	_, err = client.Call[Check, Stock](ctx, c, "inventory.check", &Check{SKU: "tea"})
@@ -223,8 +239,8 @@ func discover(ctx context.Context, c *client.Client, out io.Writer) error {
 		fmt.Fprintf(out, "info: %s, %q\n", info.Name, info.Description)
 		for _, ep := range info.Endpoints {
 			// A typed endpoint publishes a JSON Schema of what it takes.
-			fmt.Fprintf(out, "  %s on %s, queue group %s, takes %s\n",
-				ep.Name, ep.Subject, ep.QueueGroup, ep.Metadata[binding.RequestSchemaKey])
+			fmt.Fprintf(out, "  %s on %s, queue group %s, idempotent %t, takes %s\n",
+				ep.Name, ep.Subject, ep.QueueGroup, ep.Metadata[natsmux.IdempotentKey] == "true", ep.Metadata[binding.RequestSchemaKey])
 		}
 	}
 

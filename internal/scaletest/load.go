@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/micro"
 )
 
@@ -35,6 +36,11 @@ type Load struct {
 	// Message returns the n-th request of a requester. It must return a new
 	// message each time.
 	Message func(requester, n int) *nats.Msg
+	// Call, instead of Conns and Message, sends the n-th request of a
+	// requester itself, through a client.Client for instance, and returns
+	// the reply or the error. It bounds its own wait (Timeout does not
+	// apply); its error replies are errors (*natsmux.Error).
+	Call func(requester, n int) (*nats.Msg, error)
 	// Timeout bounds each request; default 2s.
 	Timeout time.Duration
 	// Backoff is how long a requester pauses after a request without a
@@ -59,10 +65,10 @@ type Run struct {
 
 // Start starts the requesters.
 func (l Load) Start() *Run {
-	if len(l.Conns) == 0 || l.Message == nil {
-		panic("scaletest: Load needs Conns and Message")
+	if l.Call == nil && (len(l.Conns) == 0 || l.Message == nil) {
+		panic("scaletest: Load needs Conns and Message, or Call")
 	}
-	requesters := orDefault(l.Requesters, len(l.Conns))
+	requesters := orDefault(l.Requesters, max(len(l.Conns), 1))
 	timeout := orDefault(l.Timeout, 2*time.Second)
 	backoff := orDefault(l.Backoff, 10*time.Millisecond)
 	r := &Run{start: time.Now(), tallies: make([]*Tally, requesters)}
@@ -71,11 +77,15 @@ func (l Load) Start() *Run {
 		tally := newTally()
 		tally.lastOK = r.start
 		r.tallies[i] = tally
-		nc := l.Conns[i%len(l.Conns)]
+		call := l.Call
+		if call == nil {
+			nc := l.Conns[i%len(l.Conns)]
+			call = func(requester, n int) (*nats.Msg, error) { return nc.RequestMsg(l.Message(requester, n), timeout) }
+		}
 		r.wg.Go(func() {
 			for n := 0; !r.stop.Load(); n++ {
 				t0 := time.Now()
-				reply, err := nc.RequestMsg(l.Message(i, n), timeout)
+				reply, err := call(i, n)
 				elapsed := time.Since(t0)
 				kind := Classify(reply, err)
 				tally.add(kind, elapsed, err == nil)
@@ -142,10 +152,11 @@ func (r *Run) Stop() Tally {
 }
 
 // Classify names the outcome of a request: OK for a reply, "error <code>"
-// for an ADR-32 error reply, Timeout, NoResponders, or the text of another
-// transport error.
+// for an ADR-32 error reply (or a client's *natsmux.Error for one),
+// Timeout, NoResponders, or the text of another transport error.
 func Classify(reply *nats.Msg, err error) string {
 	var serr *micro.ServiceError
+	var cerr *natsmux.Error
 	switch {
 	case err == nil && errors.As(micro.ResponseError(reply), &serr):
 		return "error " + strconv.Itoa(serr.Code)
@@ -155,6 +166,8 @@ func Classify(reply *nats.Msg, err error) string {
 		return Timeout
 	case errors.Is(err, nats.ErrNoResponders):
 		return NoResponders
+	case errors.As(err, &cerr):
+		return "error " + strconv.Itoa(cerr.Code)
 	default:
 		return err.Error()
 	}

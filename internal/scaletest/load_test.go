@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/micro"
 )
 
@@ -67,6 +68,8 @@ func TestClassify(t *testing.T) {
 		{"timeout", nil, nats.ErrTimeout, Timeout},
 		{"no responders", nil, nats.ErrNoResponders, NoResponders},
 		{"other", nil, errors.New("nats: connection closed"), "nats: connection closed"},
+		{"a client's error reply", nil, natsmux.Errorf(409, "conflict"), "error 409"},
+		{"a client's timeout", nil, natsmux.Wrap(nats.ErrTimeout, 504, "no reply"), Timeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
