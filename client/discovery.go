@@ -6,20 +6,14 @@ import (
 	"github.com/natsmux/natsmux/micro"
 )
 
-// DefaultDiscoveryMax bounds how many replies Ping, Info and Stats collect,
-// unless a micro.WithDiscoveryMax option says otherwise: a responder that
-// keeps answering cannot make the reply list grow without limit.
-const DefaultDiscoveryMax = 1000
-
 // Ping asks services for their identity (ADR-32 PING), by default all of
 // them; micro.WithDiscoveryService and micro.WithDiscoveryInstance narrow
 // the question, and the other micro.DiscoveryOpt options bound the wait.
 // It collects the replies as micro.DiscoverPing does, at most
-// DefaultDiscoveryMax of them, and for at most the client's timeout when
-// ctx has no deadline (a responder that answers more often than the quiet
-// interval would keep it waiting forever). Because of that cap, a question
-// to one instance ends after the quiet interval rather than at its reply;
-// add micro.WithDiscoveryMax(1) to stop at the reply.
+// micro.DefaultDiscoveryMax of them unless micro.WithDiscoveryMax says
+// otherwise, and for at most the client's timeout when ctx has no deadline
+// (a responder that answers more often than the quiet interval would keep
+// it waiting forever).
 func (c *Client) Ping(ctx context.Context, opts ...micro.DiscoveryOpt) ([]micro.Ping, error) {
 	ctx, cancel := c.withDeadline(ctx)
 	defer cancel()
@@ -47,8 +41,8 @@ func (c *Client) Stats(ctx context.Context, opts ...micro.DiscoveryOpt) ([]micro
 	return micro.DiscoverStats(ctx, c.nc, c.discoveryOpts(opts)...)
 }
 
-// discoveryOpts puts the reply cap and the client's prefix first, so that
-// the caller's options may override them.
+// discoveryOpts puts the client's prefix first, so that the caller's
+// options may override it.
 func (c *Client) discoveryOpts(opts []micro.DiscoveryOpt) []micro.DiscoveryOpt {
-	return append(append([]micro.DiscoveryOpt{micro.WithDiscoveryMax(DefaultDiscoveryMax)}, c.discovery...), opts...)
+	return append(append([]micro.DiscoveryOpt(nil), c.discovery...), opts...)
 }

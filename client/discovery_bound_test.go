@@ -66,7 +66,7 @@ func rogue(t *testing.T, srv *microtest.Server, count int, interval time.Duratio
 
 // TestDiscoveryBounds: a responder that never stops answering cannot keep
 // a discovery call without a deadline waiting forever (the client's
-// timeout applies), nor make its reply list grow past DefaultDiscoveryMax.
+// timeout applies), nor make its reply list grow past micro.DefaultDiscoveryMax.
 func TestDiscoveryBounds(t *testing.T) {
 	t.Run("deadline", func(t *testing.T) {
 		srv := microtest.NewServer(t)
@@ -94,7 +94,7 @@ func TestDiscoveryBounds(t *testing.T) {
 	})
 	t.Run("reply cap", func(t *testing.T) {
 		srv := microtest.NewServer(t)
-		rogue(t, srv, 3*client.DefaultDiscoveryMax, 0)
+		rogue(t, srv, 3*micro.DefaultDiscoveryMax, 0)
 		// Generous waits, so that only the cap ends the collection however
 		// slow the machine.
 		c, err := client.New(srv.Connect(t), client.WithTimeout(time.Minute))
@@ -102,8 +102,8 @@ func TestDiscoveryBounds(t *testing.T) {
 			t.Fatal(err)
 		}
 		pings, err := c.Ping(context.Background(), micro.WithDiscoveryQuiet(microtest.DefaultTimeout))
-		if err != nil || len(pings) != client.DefaultDiscoveryMax {
-			t.Errorf("Ping: %d replies, %v; want %d", len(pings), err, client.DefaultDiscoveryMax)
+		if err != nil || len(pings) != micro.DefaultDiscoveryMax {
+			t.Errorf("Ping: %d replies, %v; want %d", len(pings), err, micro.DefaultDiscoveryMax)
 		}
 		// The caller may ask for fewer.
 		pings, err = c.Ping(context.Background(), micro.WithDiscoveryQuiet(microtest.DefaultTimeout), micro.WithDiscoveryMax(3))

@@ -44,7 +44,7 @@
 //
 // Ping, Info and Stats ask services about themselves (ADR-32 discovery)
 // through micro's discovery client, under the client's prefix
-// (WithPrefix), for at most the client's timeout and DefaultDiscoveryMax
+// (WithPrefix), for at most the client's timeout and micro.DefaultDiscoveryMax
 // replies.
 //
 // # Example

@@ -176,14 +176,11 @@ func recordOptions(attrs []attribute.KeyValue) []metric.RecordOption {
 }
 
 // forCode returns the record options of a call that ended with code (0
-// for success); codes outside 100-999 share one entry, so that the entries
+// for success). natsmux.CodeOf's codes are from 100 to 999, so the entries
 // are at most 901.
 func (cs *codeSets) forCode(code int) []metric.RecordOption {
 	if code == 0 {
 		return cs.ok
-	}
-	if !validCode(code) {
-		code = -1
 	}
 	if opts, ok := cs.codes.Load(code); ok {
 		return opts.([]metric.RecordOption)

@@ -17,10 +17,9 @@ const ScopeName = "github.com/natsmux/natsmux/client"
 // error.type holds the same code as a string.
 const ErrorCodeKey = attribute.Key("natsmux.error.code")
 
-// OtherValue stands for values that telemetry does not record one by one:
-// error codes outside 100-999 (in error.type, without natsmux.error.code)
-// and, in Metrics, the destinations beyond its limit. It is the value the
-// semantic conventions use for error.type.
+// OtherValue stands for the destinations that Metrics does not record one
+// by one, those beyond its limit; the semantic conventions use the same
+// value for error.type.
 const OtherValue = "_OTHER"
 
 // operationSend is both the name and the type of the operation: the caller
@@ -44,17 +43,11 @@ func callAttrs(inv *Invocation, withSubject bool) []attribute.KeyValue {
 	return attrs
 }
 
-// errorAttrs returns the attributes of a call that failed with code: a
-// code outside 100-999, which no ADR-32 reply carries, is only
-// error.type OtherValue, so that such codes make one series, not one each.
+// errorAttrs returns the attributes of a call that failed with code, one
+// of natsmux.CodeOf's, which are from 100 to 999.
 func errorAttrs(code int) []attribute.KeyValue {
-	if !validCode(code) {
-		return []attribute.KeyValue{semconv.ErrorTypeKey.String(OtherValue)}
-	}
 	return []attribute.KeyValue{semconv.ErrorTypeKey.String(strconv.Itoa(code)), ErrorCodeKey.Int(code)}
 }
-
-func validCode(code int) bool { return code >= 100 && code <= 999 }
 
 func otelHandle(err error) {
 	if err != nil {
