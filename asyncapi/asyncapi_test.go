@@ -74,7 +74,7 @@ func TestOrdersDocument(t *testing.T) {
 		"create": "orders.create", "create.reply": "(null)",
 		"get": "orders.{id}.get", "get.reply": "(null)",
 		"item": "orders.{id}.items.{item}", "item.reply": "(null)",
-		"get_2": "admin.get", "get_2.reply": "(null)",
+		"lookup": "admin.get", "lookup.reply": "(null)",
 		"broadcast": "admin.broadcast", "broadcast.reply": "(null)",
 		"tree": "admin.tree", "tree.reply": "(null)",
 	}
@@ -90,7 +90,7 @@ func TestOrdersDocument(t *testing.T) {
 	}
 
 	ops := doc.Operations
-	if b := ops["get_2"].Bindings; b == nil || b.NATS.Queue != "admin" || b.NATS.BindingVersion != "0.1.0" {
+	if b := ops["lookup"].Bindings; b == nil || b.NATS.Queue != "admin" || b.NATS.BindingVersion != "0.1.0" {
 		t.Errorf("admin.get binding %+v", b)
 	}
 	if b := ops["create"].Bindings; b == nil || b.NATS.Queue != "q" {
@@ -250,6 +250,12 @@ func TestFromLiveInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ref.Stop() })
+	// ADR-32 lets two endpoints share a name (the router does not).
+	for _, group := range []string{"a", "b"} {
+		if err := ref.AddGroup(group).AddEndpoint("dup", refmicro.HandlerFunc(func(r refmicro.Request) { _ = r.Respond(nil) })); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	for _, name := range []string{"orders", "reference"} {
 		infos, err := micro.DiscoverInfo(context.Background(), nc, micro.WithDiscoveryService(name))
@@ -264,6 +270,9 @@ func TestFromLiveInfo(t *testing.T) {
 		if name == "reference" {
 			if ch := doc.Channels["default"]; ch == nil || *ch.Address != "ref.echo" {
 				t.Errorf("nats.go service's channels: %+v", doc.Channels)
+			}
+			if a, b := doc.Channels["dup"], doc.Channels["dup_2"]; a == nil || b == nil || *a.Address != "a.dup" || *b.Address != "b.dup" {
+				t.Errorf("endpoints of one name: %+v", doc.Channels)
 			}
 			continue
 		}

@@ -53,7 +53,7 @@ func ordersRouter() *natsmux.Router {
 		}, natsmux.WithParam("id", "the order's number", "42"), natsmux.WithError(404, "no such order"))
 	}, natsmux.WithMetadata(map[string]string{"domain": "sales"}))
 	r.Route("admin", func(r *natsmux.Router) {
-		r.HandleFunc("get", ok) // a second endpoint named get
+		r.HandleFunc("lookup", ok, natsmux.WithSubject("get"))
 		r.HandleFunc("broadcast", ok, natsmux.WithoutQueueGroup())
 		r.Handle("tree", binding.JSON(func(context.Context, *Category) (*Category, error) { return nil, nil }))
 	}, natsmux.WithQueueGroup("admin"))

@@ -101,7 +101,8 @@ func BenchmarkEchoChain(b *testing.B) {
 }
 
 // BenchmarkMiddleware measures each middleware alone, in memory: a request
-// through the middleware to a handler that echoes, called directly, on an
+// through a router (Router.ServeNATS, the request path a mounted router
+// takes, minus NATS) with the middleware to a handler that echoes, on an
 // endpoint with a fixed subject unless the case says template. "none" is the
 // baseline; the difference is the middleware's cost. Tracing samples every
 // span unless unsampled; the recommended chain is measured light (one trace
@@ -136,23 +137,21 @@ func BenchmarkMiddleware(b *testing.B) {
 		{name: "Recommended-heavy", mws: bt.chain(jsonLogs)},
 		{name: "Recommended-heavy+Timeout", mws: append(bt.chain(jsonLogs), middleware.Timeout(time.Second))},
 	}
-	r := natsmux.NewRouter()
-	r.HandleFunc("get", echo, natsmux.WithSubject("orders.get"))
-	r.HandleFunc("item", echo, natsmux.WithSubject("orders.{id}.get"))
-	fixed, template := r.Endpoints()[0], r.Endpoints()[1]
 	payload := bytes.Repeat([]byte("x"), 128)
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
-			ep, subject := fixed, "orders.get"
+			r := natsmux.NewRouter()
+			r.Use(tt.mws...)
+			subject := "orders.get"
 			if tt.template {
-				ep, subject = template, "orders.42.get"
+				r.HandleFunc("item", echo, natsmux.WithSubject("orders.{id}.get"))
+				subject = "orders.42.get"
+			} else {
+				r.HandleFunc("get", echo, natsmux.WithSubject(subject))
 			}
-			h := natsmux.Chain(tt.mws...)(natsmux.HandlerFunc(echo))
 			b.ReportAllocs()
 			for b.Loop() {
-				req := natsmux.NewRequest(subject, payload)
-				req.Endpoint = ep
-				if _, err := h.ServeNATS(natsmux.WithRequest(context.Background(), req), req); err != nil {
+				if _, err := r.ServeNATS(context.Background(), natsmux.NewRequest(subject, payload)); err != nil {
 					b.Fatal(err)
 				}
 			}
