@@ -29,12 +29,12 @@ const (
 // Of the options, only WithStrict matters: it forbids additional properties
 // in the request schema.
 func SchemaMetadata[In, Out any](opts ...Option) map[string]string {
-	return schemaMetadata(reflect.TypeFor[In](), reflect.TypeFor[Out](), newConfig(opts).strict)
+	return schemaMetadata(reflect.TypeFor[In](), reflect.TypeFor[Out](), newConfig(opts))
 }
 
-func schemaMetadata(in, out reflect.Type, strict bool) map[string]string {
+func schemaMetadata(in, out reflect.Type, c *config) map[string]string {
 	return map[string]string{
-		RequestSchemaKey:  schemaOf(in, !strict),
+		RequestSchemaKey:  schemaOf(in, !c.strict),
 		ResponseSchemaKey: schemaOf(out, true),
 	}
 }
