@@ -239,6 +239,13 @@ func TestOptionsPanic(t *testing.T) {
 		{"nil validator", func() { binding.WithValidator(nil) }, "binding: WithValidator(nil)"},
 		{"nil codec", func() { binding.WithCodec(nil) }, "binding: WithCodec(nil)"},
 		{"zero item limit", func() { binding.WithMaxItems(0) }, "binding: WithMaxItems(0): the limit must be at least 1 element"},
+		{"oneof on a float, which the validator would panic on", func() {
+			binding.JSON(func(context.Context, *struct {
+				R float64 `validate:"oneof=0.5 1"`
+			}) (*Receipt, error) {
+				return nil, nil
+			})
+		}, "binding: generating the JSON Schema of struct { R float64 \"validate:\\\"oneof=0.5 1\\\"\" }: rule oneof=0.5 1 on a float64: the validator takes oneof on strings and integers only"},
 		{"a type JSON cannot carry", func() {
 			binding.JSON(func(context.Context, *struct{ C chan int }) (*Receipt, error) { return nil, nil })
 		}, "binding: generating the JSON Schema of struct { C chan int }: unsupported type chan int"},

@@ -124,6 +124,9 @@ func TestLimits(t *testing.T) {
 		{"33 levels", node, strings.TrimSuffix(string(chain(32)), "{}"+strings.Repeat("}", 32)) + `{"name":"x"}` + strings.Repeat("}", 32),
 			`413 too deeply nested to validate: "next.next.next.next.next.next.ne...xt.next.next.next.next.next.next" is deeper than 32 levels, the limit`},
 	}
+	if schema := binding.SchemaMetadata[grid, grid](binding.WithMaxItems(6))[binding.RequestSchemaKey]; strings.Count(schema, `"maxItems":6`) != 2 {
+		t.Errorf("the schema does not publish the limit on both levels of rows: %s", schema)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.handler.ServeNATS(context.Background(), natsmux.NewRequest("limits", []byte(tt.payload)))

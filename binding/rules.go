@@ -47,3 +47,50 @@ func (rs *ruleSet) skipped() bool { return rs != nil && slices.Contains(rs.rules
 func (rs *ruleSet) entersStruct() bool {
 	return rs == nil || !slices.ContainsFunc(rs.rules, func(r string) bool { return r == "structonly" || r == "nostructlevel" })
 }
+
+// conditional splits the rules at the first omitempty, omitzero or
+// omitnil: the rules before it apply to every value, those after it only
+// to values the omit rule lets through. omit is that rule, or "".
+func (rs *ruleSet) conditional() (always, ifSet []string, omit string) {
+	if rs == nil {
+		return nil, nil, ""
+	}
+	i := slices.IndexFunc(rs.rules, func(r string) bool { return r == "omitempty" || r == "omitzero" || r == "omitnil" })
+	if i < 0 {
+		return rs.rules, nil, ""
+	}
+	return rs.rules[:i], rs.rules[i+1:], rs.rules[i]
+}
+
+// mappedTag rebuilds the tag of rs for asking the validator about a zero
+// value: the mapped rules, the omit rules, what stops the validator at a
+// struct, and dive between the levels. The other rules are left out, as
+// they may name other fields. withOmit false drops the first level's
+// omitempty, to ask whether the zero value passes the rules after it.
+func (rs *ruleSet) mappedTag(withOmit bool) string {
+	var tag []string
+	for level := rs; level != nil; level = level.elems {
+		if level != rs {
+			tag = append(tag, "dive")
+		}
+		for _, r := range level.rules {
+			switch {
+			case r == "omitempty" && level == rs && !withOmit:
+			case mapped(r), r == "omitempty", r == "omitzero", r == "omitnil", r == "structonly", r == "nostructlevel":
+				tag = append(tag, r)
+			}
+		}
+	}
+	return strings.Join(tag, ",")
+}
+
+// mapped reports whether rule is one the schema expresses; the others are
+// checked by the endpoint but left out of the schema.
+func mapped(rule string) bool {
+	name, _, _ := strings.Cut(rule, "=")
+	switch name {
+	case "required", "min", "max", "len", "gte", "lte", "gt", "lt", "oneof", "email", "url", "uuid", "datetime":
+		return !strings.Contains(rule, "|")
+	}
+	return false
+}
