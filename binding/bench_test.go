@@ -108,3 +108,29 @@ func BenchmarkEchoInMemory(b *testing.B) {
 	b.ReportMetric(nsPerReq(2)-nsPerReq(0), "typed-extra-ns/req")
 	b.ReportMetric(nsPerReq(3)-nsPerReq(2), "content-type-extra-ns/req")
 }
+
+// BenchmarkHostileRequest measures the requests of
+// TestHostileValidationIsBounded (B/op and allocs/op per request), and
+// decoding the first without rules, the floor any endpoint pays:
+//
+//	go test -run '^$' -bench HostileRequest -benchtime 5x ./binding
+func BenchmarkHostileRequest(b *testing.B) {
+	for _, bm := range []struct {
+		name    string
+		handler natsmux.Handler
+		payload []byte
+	}{
+		{"dive-750KB", binding.JSON(accept[hostileOrder]), emptyObjects(250_000)},
+		{"chain-81KB", binding.JSON(accept[hostileNode]), chain(9000)},
+		{"decode-only-750KB", binding.JSON(accept[plainOrder]), emptyObjects(250_000)},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			req := natsmux.NewRequest("hostile", bm.payload)
+			b.SetBytes(int64(len(bm.payload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = bm.handler.ServeNATS(context.Background(), req)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package binding
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -18,12 +17,16 @@ import (
 // an empty reply. fn reads the request itself, for subject parameters or
 // headers, with natsmux.RequestFromContext(ctx).
 //
-// Requests fail before fn runs with:
-//   - 413 when the payload exceeds WithMaxPayload;
+// Requests fail before fn runs with, in this order:
+//   - 413 when the payload exceeds WithMaxPayload, before anything else is
+//     looked at;
 //   - 415 when the Content-Type header names a codec the endpoint lacks;
 //   - 400 "invalid request: ..." when the payload does not decode, saying
 //     where and why without naming Go types, or has fields In lacks in
 //     strict mode (WithStrict);
+//   - 413 when the collections that `validate` tags dive into hold more
+//     elements than WithMaxItems allows, or values of a recursive type nest
+//     deeper than MaxDepth;
 //   - 400 with field errors as JSON (see NewValidationError) when a
 //     `validate` struct rule fails;
 //   - the error of In's Validate method, if it has one (run after the struct
@@ -44,28 +47,25 @@ func JSON[In, Out any](fn func(ctx context.Context, in *In) (*Out, error), opts 
 	}
 	cfg := newConfig(opts)
 	return &typed[In, Out]{
-		fn:          fn,
-		cfg:         cfg,
-		structRules: hasStructRules(reflect.TypeFor[In]()),
-		metadata:    schemaMetadata(reflect.TypeFor[In](), reflect.TypeFor[Out](), cfg.strict),
+		fn:       fn,
+		cfg:      cfg,
+		input:    inputOf(reflect.TypeFor[*In]()),
+		metadata: schemaMetadata(reflect.TypeFor[In](), reflect.TypeFor[Out](), cfg),
 	}
 }
 
 type typed[In, Out any] struct {
-	fn          func(context.Context, *In) (*Out, error)
-	cfg         *config
-	structRules bool
-	metadata    map[string]string
+	fn       func(context.Context, *In) (*Out, error)
+	cfg      *config
+	input    *input
+	metadata map[string]string
 }
 
 // ServeNATS decodes, validates, calls and encodes.
 func (h *typed[In, Out]) ServeNATS(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-	codec, named, err := h.cfg.requestCodec(req)
-	if err != nil {
-		return nil, err
-	}
 	in := new(In)
-	if err := h.cfg.decode(ctx, req, codec, in, h.structRules); err != nil {
+	codec, named, err := h.cfg.read(ctx, req, in, h.input)
+	if err != nil {
 		return nil, err
 	}
 	out, err := h.fn(ctx, in)
@@ -86,20 +86,16 @@ func (h *typed[In, Out]) EndpointMetadata() map[string]string {
 
 // Decode decodes req's payload into v, a non-nil pointer, with the codec
 // the request names, and validates it, for hand-written handlers. Its
-// errors are those of JSON's handlers: 400 (with field errors for failed
-// rules), 413 or 415 as *natsmux.Error, or the coded error of v's Validate
-// method; return them as they are.
+// errors are those of JSON's handlers, in the same order: 400 (with field
+// errors for failed rules), 413 or 415 as *natsmux.Error, or the coded
+// error of v's Validate method; return them as they are.
 func Decode(req *natsmux.Request, v any, opts ...Option) error {
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer || reflect.ValueOf(v).IsNil() {
 		return natsmux.Wrap(fmt.Errorf("binding: Decode needs a non-nil pointer, got %T", v), 500, natsmux.ErrInternal.Error())
 	}
-	cfg := newConfig(opts)
-	codec, _, err := cfg.requestCodec(req)
-	if err != nil {
-		return err
-	}
-	return cfg.decode(context.Background(), req, codec, v, hasStructRules(t))
+	_, _, err := newConfig(opts).read(context.Background(), req, v, inputOf(t))
+	return err
 }
 
 // Encode returns a reply holding v encoded with the codec req names (the
@@ -111,24 +107,6 @@ func Encode(req *natsmux.Request, v any, opts ...Option) (*natsmux.Response, err
 		return nil, err
 	}
 	return encode(codec, named, v)
-}
-
-func (c *config) decode(ctx context.Context, req *natsmux.Request, codec Codec, v any, structRules bool) error {
-	if c.maxPayload > 0 && len(req.Data) > c.maxPayload {
-		return natsmux.Errorf(413, "payload too large: %d bytes, the limit is %d", len(req.Data), c.maxPayload)
-	}
-	if len(req.Data) > 0 {
-		var err error
-		if strict, ok := codec.(StrictUnmarshaler); ok && c.strict {
-			err = strict.UnmarshalStrict(req.Data, v)
-		} else {
-			err = codec.Unmarshal(req.Data, v)
-		}
-		if err != nil {
-			return natsmux.Wrap(errors.Unwrap(err), 400, "invalid request: "+err.Error())
-		}
-	}
-	return check(ctx, c.validate(), v, structRules)
 }
 
 func encode(codec Codec, named bool, v any) (*natsmux.Response, error) {

@@ -57,7 +57,13 @@ func TestJSONRoundTrip(t *testing.T) {
 		{name: "fraction for integer", payload: `{"items":[{"qty":1.5}]}`, code: 400,
 			desc: `invalid request: field "items.qty": expected integer, got number 1.5 (near offset 20)`},
 		{name: "integer out of range", payload: `{"priority":300}`, code: 400,
-			desc: `invalid request: field "priority": number 300 is out of range (near offset 15)`},
+			desc: `invalid request: field "priority": number 300 is out of range [-128, 127] (near offset 15)`},
+		{name: "integer beyond 64 bits", payload: `{"items":[{"qty":99999999999999999999}]}`, code: 400,
+			desc: `invalid request: field "items.qty": number 99999999999999999999 is out of range [-9223372036854775808, 9223372036854775807] (near offset 37)`},
+		{name: "negative integer beyond 64 bits", payload: `{"items":[{"qty":-99999999999999999999}]}`, code: 400,
+			desc: `invalid request: field "items.qty": number -99999999999999999999 is out of range [-9223372036854775808, 9223372036854775807] (near offset 38)`},
+		{name: "exponent for integer", payload: `{"items":[{"qty":1e2}]}`, code: 400,
+			desc: `invalid request: field "items.qty": expected integer, got number 1e2 (near offset 20)`},
 		{name: "array for object", payload: `[1,2]`, code: 400,
 			desc: `invalid request: expected object, got array (near offset 1)`},
 		{name: "missing required fields", payload: `{}`, code: 400,
@@ -232,6 +238,14 @@ func TestOptionsPanic(t *testing.T) {
 		{"zero payload limit", func() { binding.WithMaxPayload(0) }, "binding: WithMaxPayload(0): the limit must be at least 1 byte"},
 		{"nil validator", func() { binding.WithValidator(nil) }, "binding: WithValidator(nil)"},
 		{"nil codec", func() { binding.WithCodec(nil) }, "binding: WithCodec(nil)"},
+		{"zero item limit", func() { binding.WithMaxItems(0) }, "binding: WithMaxItems(0): the limit must be at least 1 element"},
+		{"oneof on a float, which the validator would panic on", func() {
+			binding.JSON(func(context.Context, *struct {
+				R float64 `validate:"oneof=0.5 1"`
+			}) (*Receipt, error) {
+				return nil, nil
+			})
+		}, "binding: generating the JSON Schema of struct { R float64 \"validate:\\\"oneof=0.5 1\\\"\" }: rule oneof=0.5 1 on a float64: the validator takes oneof on strings and integers only"},
 		{"a type JSON cannot carry", func() {
 			binding.JSON(func(context.Context, *struct{ C chan int }) (*Receipt, error) { return nil, nil })
 		}, "binding: generating the JSON Schema of struct { C chan int }: unsupported type chan int"},

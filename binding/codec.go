@@ -2,10 +2,13 @@ package binding
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
@@ -137,15 +140,11 @@ func describeJSONError(err error, v any) error {
 func describeTypeError(e *json.UnmarshalTypeError, root reflect.Type) string {
 	want := jsonKind(e.Type)
 	got := strings.Replace(e.Value, "bool", "boolean", 1)
-	var what string
-	if num, ok := strings.CutPrefix(got, "number "); ok && want == "integer" {
-		if _, err := strconv.ParseInt(num, 10, 64); err == nil {
-			what = fmt.Sprintf("number %s is out of range", truncate(num))
-		} else {
-			what = fmt.Sprintf("expected integer, got number %s", truncate(num))
+	what := fmt.Sprintf("expected %s, got %s", want, truncate(got))
+	if num, ok := strings.CutPrefix(got, "number "); ok {
+		if bounds := rangeOf(e.Type); bounds != "" && outOfRange(num, e.Type) {
+			what = fmt.Sprintf("number %s is out of range %s", truncate(num), bounds)
 		}
-	} else {
-		what = fmt.Sprintf("expected %s, got %s", want, truncate(got))
 	}
 	// The path has no indices (encoding/json does not track them); the
 	// offset tells which element of an array is meant.
@@ -155,16 +154,45 @@ func describeTypeError(e *json.UnmarshalTypeError, root reflect.Type) string {
 	return fmt.Sprintf("field %q: %s (near offset %d)", truncate(jsonPath(root, e.Field)), what, e.Offset)
 }
 
-var textUnmarshalerType = reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()
+// outOfRange reports whether num, a JSON number that did not decode into
+// a number of type t, failed for its size: an integer literal for an
+// integer type (a fraction or an exponent fails for its form), or any
+// number beyond a float type's range.
+func outOfRange(num string, t reflect.Type) bool {
+	switch derefType(t).Kind() {
+	case reflect.Float32, reflect.Float64:
+		_, err := strconv.ParseFloat(num, derefType(t).Bits())
+		return errors.Is(err, strconv.ErrRange)
+	}
+	_, isInteger := new(big.Int).SetString(num, 10)
+	return isInteger
+}
+
+// rangeOf returns the range of the numbers of type t, or "" if t is not a
+// number type.
+func rangeOf(t reflect.Type) string {
+	t = derefType(t)
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("[%d, %d]", math.MinInt64>>(64-t.Bits()), math.MaxInt64>>(64-t.Bits()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return fmt.Sprintf("[0, %d]", uint64(math.MaxUint64)>>(64-t.Bits()))
+	case reflect.Float32:
+		return fmt.Sprintf("[%g, %g]", -math.MaxFloat32, math.MaxFloat32)
+	case reflect.Float64:
+		return fmt.Sprintf("[%g, %g]", -math.MaxFloat64, math.MaxFloat64)
+	}
+	return ""
+}
+
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 // jsonKind names the kind of JSON value that decodes into t.
 func jsonKind(t reflect.Type) string {
 	if t == nil {
 		return "value"
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return "string"
 	}
@@ -256,11 +284,7 @@ func jsonName(f reflect.StructField) string {
 	if name, _, _ := strings.Cut(tag, ","); name != "" {
 		return name
 	}
-	t := f.Type
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if f.Anonymous && t.Kind() == reflect.Struct {
+	if f.Anonymous && derefType(f.Type).Kind() == reflect.Struct {
 		return ""
 	}
 	return f.Name
@@ -271,6 +295,22 @@ func coderText(c natsmux.Coder) string {
 		return e.Description
 	}
 	return fmt.Sprint(c)
+}
+
+// elide shortens s to about n bytes by cutting out its middle, on rune
+// boundaries: the start and the end of a path or message say the most.
+func elide(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	head, tail := n/2, len(s)-(n-n/2)
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	for tail < len(s) && !utf8.RuneStart(s[tail]) {
+		tail++
+	}
+	return s[:head] + "..." + s[tail:]
 }
 
 // truncate shortens s to about maxEcho bytes, on a rune boundary.

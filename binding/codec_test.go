@@ -3,6 +3,7 @@ package binding_test
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -34,6 +35,7 @@ func TestCodecs(t *testing.T) {
 	r := natsmux.NewRouter()
 	r.Handle("json", binding.JSON(greet), natsmux.WithSubject("greet.json"))
 	r.Handle("xml", binding.JSON(greet, binding.WithCodec(xmlCodec{})), natsmux.WithSubject("greet.xml"))
+	r.Handle("small", binding.JSON(greet, binding.WithMaxPayload(8)), natsmux.WithSubject("greet.small"))
 	nc, _ := serve(t, r)
 
 	tests := []struct {
@@ -59,6 +61,11 @@ func TestCodecs(t *testing.T) {
 		{"XML validation", "greet.xml", "application/xml", `<greeting></greeting>`, "400 invalid request: name is required", ""},
 		{"unknown codec", "greet.xml", "text/csv", `ann`,
 			`415 unsupported content type "text/csv"; this endpoint accepts application/xml, application/json`, ""},
+		// The payload's size is checked before anything else.
+		{"oversized, of an unknown codec", "greet.small", "text/csv", `ann,bob,cy`, `413 payload too large: 10 bytes, the limit is 8`, ""},
+		{"oversized and malformed", "greet.small", "", `{"name":x`, `413 payload too large: 9 bytes, the limit is 8`, ""},
+		{"small, of an unknown codec", "greet.small", "text/csv", `ann`,
+			`415 unsupported content type "text/csv"; this endpoint accepts application/json`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +99,36 @@ func TestContentTypeOf(t *testing.T) {
 	for _, tt := range tests {
 		if got := binding.ContentTypeOf(tt.h); got != tt.want {
 			t.Errorf("ContentTypeOf(%v) = %q, want %q", tt.h, got, tt.want)
+		}
+	}
+}
+
+type numbers struct {
+	U   uint8   `json:"u"`
+	F32 float32 `json:"f32"`
+	F64 float64 `json:"f64"`
+	P   *int16  `json:"p"`
+	Us  []uint  `json:"us"`
+}
+
+// TestNumberOutOfRange: a number too large or too small for its field
+// gets the field's range, not "expected integer".
+func TestNumberOutOfRange(t *testing.T) {
+	h := binding.JSON(func(context.Context, *numbers) (*numbers, error) { return nil, nil })
+	tests := []struct{ payload, desc string }{
+		{`{"u":-1}`, `field "u": number -1 is out of range [0, 255] (near offset 7)`},
+		{`{"u":256}`, `field "u": number 256 is out of range [0, 255] (near offset 8)`},
+		{`{"p":40000}`, `field "p": number 40000 is out of range [-32768, 32767] (near offset 10)`},
+		{`{"us":[1,-2]}`, `field "us": number -2 is out of range [0, 18446744073709551615] (near offset 11)`},
+		{`{"f32":1e39}`, `field "f32": number 1e39 is out of range [-3.4028234663852886e+38, 3.4028234663852886e+38] (near offset 11)`},
+		{`{"f64":-1e400}`, `field "f64": number -1e400 is out of range [-1.7976931348623157e+308, 1.7976931348623157e+308] (near offset 13)`},
+		{`{"u":1.5}`, `field "u": expected integer, got number 1.5 (near offset 8)`},
+	}
+	for _, tt := range tests {
+		_, err := h.ServeNATS(context.Background(), natsmux.NewRequest("numbers", []byte(tt.payload)))
+		var e *natsmux.Error
+		if !errors.As(err, &e) || e.Code != 400 || e.Description != "invalid request: "+tt.desc {
+			t.Errorf("%s: %v,\nwant 400 invalid request: %s", tt.payload, err, tt.desc)
 		}
 	}
 }

@@ -12,11 +12,14 @@
 // checks the `validate` struct tags of github.com/go-playground/validator
 // and In's own Validate method, calls the function and encodes its *Out as
 // the reply. Every way a request can be wrong gets a 4xx *natsmux.Error
-// that a caller can act on: 400 "invalid request: ..." for a payload that
-// does not decode (naming the JSON field and the kind of value expected,
-// never a Go type), 400 with a JSON list of field errors (FieldError) for
-// failed rules, 413 for an oversized payload (WithMaxPayload), 415 for an
-// unknown content type.
+// that a caller can act on: 413 for an oversized payload (WithMaxPayload),
+// checked first; 415 for an unknown content type; 400 "invalid request:
+// ..." for a payload that does not decode (naming the JSON field and the
+// kind of value expected, never a Go type); 413 for more elements to
+// validate than the item limit (WithMaxItems) or a recursive value nested
+// deeper than MaxDepth, since the validator cannot stop early; 400 with a
+// JSON list of field errors (FieldError, at most MaxFieldErrors) for
+// failed rules.
 //
 // Decode and Encode do the same work inside hand-written handlers.
 //
@@ -32,8 +35,14 @@
 //
 // Each handler publishes the JSON Schemas of In and Out under
 // RequestSchemaKey and ResponseSchemaKey, generated once when it is made;
-// the router adds them to the endpoint's metadata, so INFO shows them.
-// docs/binding.md has the details and the reasons behind them.
+// the router adds them to the endpoint's metadata, so INFO shows them. The
+// request schema accepts what the endpoint accepts: rules under omitempty
+// bind only values other than the zero value, a property is required
+// exactly when the rules refuse its zero value, enums have the field's
+// JSON type. What JSON Schema cannot say (rules that name other fields,
+// your own rules, Validate methods) is left out, so that the schema is
+// looser there, never stricter. docs/binding.md has the details and the
+// reasons behind them.
 //
 // # Example
 //

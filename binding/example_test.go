@@ -67,8 +67,8 @@ func ExampleJSON_schema() {
 	fmt.Println(md[binding.RequestSchemaKey])
 	fmt.Println(md[binding.ResponseSchemaKey])
 	// Output:
-	// {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Signup","$defs":{"Signup":{"properties":{"email":{"type":"string","format":"email"},"plan":{"type":"string","enum":["free","pro"]},"seats":{"type":"integer","maximum":500,"minimum":1}},"additionalProperties":false,"type":"object","required":["email","plan"]}}}
-	// {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Account","$defs":{"Account":{"properties":{"id":{"type":"string"},"plan":{"type":"string"}},"type":"object"}}}
+	// {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Signup","$defs":{"Signup":{"properties":{"email":{"type":"string","format":"email"},"plan":{"type":"string","enum":["free","pro"]},"seats":{"anyOf":[{"enum":[0,null]},{"type":"integer","maximum":500,"minimum":1}]}},"additionalProperties":false,"type":"object","required":["email","plan"]}}}
+	// {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Account","$defs":{"Account":{"properties":{"id":{"type":"string"},"plan":{"type":"string"}},"type":"object","required":["id","plan"]}}}
 }
 
 // Decode and Encode serve hand-written handlers, which may read subject

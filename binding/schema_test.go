@@ -61,18 +61,26 @@ func TestSchemaInInfo(t *testing.T) {
 		{"required by a rule", "create", binding.RequestSchemaKey, `{"tenant":"acme","address":{"city":"Oslo"},"items":[]}`, false},
 		{"required in a nested struct", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{},"items":[]}`, false},
 		{"required in slice elements", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[{"qty":1}]}`, false},
-		{"optional fields may be missing", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[{"sku":"a"}]}`, true},
+		{"optional fields may be missing", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[{"sku":"a","qty":1}]}`, true},
+		{"optional fields may be null", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","email":null,"note":null,"address":{"city":"Oslo","zip":null},"items":[{"sku":"a","qty":1}]}`, true},
+		{"a rule that refuses the zero value requires the field", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[{"sku":"a"}]}`, false},
+		{"omitempty lets the zero value through", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","email":"","address":{"city":"Oslo","zip":""},"items":[{"sku":"a","qty":1}]}`, true},
 		{"wrong type", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":5,"address":{"city":"Oslo"},"items":[]}`, false},
 		{"embedded field required", "create", binding.RequestSchemaKey, `{"customer":"ann","address":{"city":"Oslo"},"items":[]}`, false},
 		{"receipt", "create", binding.ResponseSchemaKey, `{"id":"r-1","total":3}`, true},
 		{"receipt with a wrong type", "create", binding.ResponseSchemaKey, `{"id":1,"total":3}`, false},
+		{"receipt without a field encoding always writes", "create", binding.ResponseSchemaKey, `{"id":"r-1"}`, false},
 		{"recursive", "tree", binding.RequestSchemaKey, `{"name":"a","children":[{"name":"b","children":[{"name":"c"}]}]}`, true},
-		{"recursive, missing name deep down", "tree", binding.RequestSchemaKey, `{"name":"a","children":[{"name":"b","children":[{}]}]}`, false},
+		{"recursive, missing name at the top", "tree", binding.RequestSchemaKey, `{"children":[{"name":"b"}]}`, false},
+		// Without dive the validator does not look into children, and
+		// neither does the schema (Node_unchecked).
+		{"recursive, elements without dive are not checked", "tree", binding.RequestSchemaKey, `{"name":"a","children":[{"name":"b","children":[{}]}]}`, true},
 		{"minimum length from a rule", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"a","address":{"city":"Oslo"},"items":[{"sku":"a"}]}`, false},
 		{"minimum items from a rule", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[]}`, false},
 		{"maximum length from a rule", "create", binding.RequestSchemaKey, `{"tenant":"acme","customer":"ann","address":{"city":"Oslo"},"items":[{"sku":"a"}],"note":"far more than twenty characters"}`, false},
 		{"generic", "tree", binding.ResponseSchemaKey, `{"items":[{"name":"a"}]}`, true},
 		{"generic, missing items", "tree", binding.ResponseSchemaKey, `{}`, false},
+		{"generic, a nil slice", "tree", binding.ResponseSchemaKey, `{"items":null}`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,5 +186,56 @@ func TestSchemaBounds(t *testing.T) {
 	}
 	if len(props["comment"]) != 1 {
 		t.Errorf("comment: %v, want only its type", props["comment"])
+	}
+}
+
+// TestSignupSchema: the schema of the docs' example accepts what its
+// endpoint accepts, no seats (0 under omitempty) and null included.
+func TestSignupSchema(t *testing.T) {
+	r := natsmux.NewRouter()
+	r.Handle("signup", binding.JSON(signup, binding.WithStrict()))
+	schema := compile(t, r.Endpoints()[0].Metadata[binding.RequestSchemaKey])
+	for _, tt := range []struct {
+		doc   string
+		valid bool
+	}{
+		{`{"email":"ann@example.com","plan":"pro"}`, true},
+		{`{"email":"ann@example.com","plan":"pro","seats":0}`, true},
+		{`{"email":"ann@example.com","plan":"pro","seats":null}`, true},
+		{`{"email":"ann@example.com","plan":"pro","seats":500}`, true},
+		{`{"email":"ann@example.com","plan":"pro","seats":501}`, false},
+		{`{"email":"ann@example.com","plan":"pro","seats":-1}`, false},
+		{`{"email":"ann@example.com","plan":"gold"}`, false},
+		{`{"email":"ann@example.com"}`, false},
+	} {
+		_, err := r.ServeNATS(context.Background(), natsmux.NewRequest("signup", []byte(tt.doc)))
+		verdict := schema.Validate(decodeJSON(t, tt.doc))
+		if (err == nil) != tt.valid || (verdict == nil) != tt.valid {
+			t.Errorf("%s: endpoint %v, schema %v, want valid = %v", tt.doc, err, verdict, tt.valid)
+		}
+	}
+}
+
+// Enums is a type whose oneof rules apply to numbers and quoted phrases.
+type Enums struct {
+	Level int    `json:"level" validate:"oneof=1 2 3"`
+	Grade uint8  `json:"grade" validate:"oneof=1 2 300 01 +3"` // only what the field can hold, as the validator writes it
+	Kind  string `json:"kind" validate:"oneof='dark blue' red"`
+	Ptr   *int   `json:"ptr" validate:"omitempty,oneof=7 8"`
+}
+
+// TestSchemaEnums: an enum holds values of the field's JSON type.
+func TestSchemaEnums(t *testing.T) {
+	schema := binding.SchemaMetadata[Enums, Enums]()[binding.RequestSchemaKey]
+	compile(t, schema)
+	for _, want := range []string{
+		`"level":{"type":"integer","enum":[1,2,3]}`,
+		`"grade":{"type":"integer","enum":[1,2],"maximum":255,"minimum":0}`,
+		`"kind":{"type":"string","enum":["dark blue","red"]}`,
+		`"ptr":{"enum":[7,8,null],"type":["integer","null"]}`,
+	} {
+		if !strings.Contains(schema, want) {
+			t.Errorf("the schema lacks %s:\n%s", want, schema)
+		}
 	}
 }

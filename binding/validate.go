@@ -1,12 +1,11 @@
 package binding
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,34 +29,57 @@ type FieldError struct {
 // validationBody is the payload of a validation failure's error reply.
 type validationBody struct {
 	Errors []FieldError `json:"errors"`
+	More   int          `json:"more,omitempty"` // failures past MaxFieldErrors, not listed
 }
 
+// MaxFieldErrors is how many field errors the body of a validation failure
+// lists, so that its size has a bound whatever the request; the body's
+// "more" counts the others. Each string of a listed error is cut to
+// maxFieldText bytes too, around its middle.
+const MaxFieldErrors = 100
+
+// maxFieldText bounds each string of a listed FieldError: paths hold the
+// caller's map keys, which may be long.
+const maxFieldText = 256
+
 // maxSummary is how many field messages a validation failure's description
-// repeats; the body lists them all.
+// repeats; the body lists more.
 const maxSummary = 3
 
 // NewValidationError returns the 400 error a validation failure replies
 // with: its Data is the JSON object {"errors": [FieldError...]}, its
 // description sums up the first messages. A FieldError without a Message
 // gets one from its field and rule. A Validate method or a handler returns
-// it to report field errors the way struct rules do.
+// it to report field errors the way struct rules do. The body lists at
+// most MaxFieldErrors of them, and says how many more there are in its
+// "more" member.
 func NewValidationError(fields ...FieldError) *natsmux.Error {
-	fields = slices.Clone(fields)
-	msgs := make([]string, 0, min(len(fields), maxSummary))
-	for i := range fields {
-		if fields[i].Message == "" {
-			fields[i].Message = message(fields[i].Field, fields[i].Rule, fields[i].Param, reflect.Invalid)
+	return validationError(fields, len(fields))
+}
+
+// validationError is NewValidationError for the first of total failures.
+func validationError(fields []FieldError, total int) *natsmux.Error {
+	listed := make([]FieldError, min(len(fields), MaxFieldErrors))
+	msgs := make([]string, 0, min(len(listed), maxSummary))
+	for i, fe := range fields[:len(listed)] {
+		if fe.Message == "" {
+			fe.Message = message(fe.Field, fe.Rule, fe.Param, reflect.Invalid)
 		}
+		listed[i] = FieldError{Field: elide(fe.Field, maxFieldText), Rule: elide(fe.Rule, maxFieldText),
+			Param: elide(fe.Param, maxFieldText), Message: elide(fe.Message, maxFieldText)}
 		if i < maxSummary {
-			msgs = append(msgs, fields[i].Message)
+			msgs = append(msgs, listed[i].Message)
 		}
 	}
 	desc := "invalid request: " + strings.Join(msgs, "; ")
-	if len(fields) > maxSummary {
-		desc += fmt.Sprintf("; and %d more", len(fields)-maxSummary)
+	if total > len(msgs) {
+		desc += fmt.Sprintf("; and %d more", total-len(msgs))
 	}
-	data, _ := json.Marshal(validationBody{Errors: fields}) // strings only: cannot fail
-	return &natsmux.Error{Code: 400, Description: desc, Data: data}
+	var data bytes.Buffer
+	enc := json.NewEncoder(&data)
+	enc.SetEscapeHTML(false)                                                  // < > & as they are: a third of the size of their escapes
+	_ = enc.Encode(validationBody{Errors: listed, More: total - len(listed)}) // strings only: cannot fail
+	return &natsmux.Error{Code: 400, Description: desc, Data: bytes.TrimSuffix(data.Bytes(), []byte("\n"))}
 }
 
 // FieldErrors returns the field errors of a validation failure, as a
@@ -116,27 +138,37 @@ func hasStructRules(t reflect.Type) bool {
 	if t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return t != nil && t.Kind() == reflect.Struct && !t.ConvertibleTo(timeType)
+	return t != nil && isNestedStruct(t)
+}
+
+// derefType returns the type t points to, through any number of pointers.
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// isNestedStruct reports whether the validator checks the fields of values
+// of t: structs other than times.
+func isNestedStruct(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && !t.ConvertibleTo(timeType)
+}
+
+// structFields returns the fields of t the validator visits: exported ones
+// and embedded structs.
+func structFields(t reflect.Type) []reflect.StructField {
+	fields := make([]reflect.StructField, 0, t.NumField())
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() || f.Anonymous {
+			fields = append(fields, f)
+		}
+	}
+	return fields
 }
 
 type validatable interface {
 	Validate() error
-}
-
-// check runs the struct rules on v (a pointer) when structRules says it has
-// any, then v's Validate method if it has one and the rules passed.
-func check(ctx context.Context, vd *validator.Validate, v any, structRules bool) error {
-	if structRules {
-		if err := vd.StructCtx(ctx, v); err != nil {
-			return rulesError(err, reflect.TypeOf(v).Elem().Name())
-		}
-	}
-	if val, ok := v.(validatable); ok {
-		if err := val.Validate(); err != nil {
-			return validateMethodError(err)
-		}
-	}
-	return nil
 }
 
 // The error paths are functions of their own: the targets of errors.As
@@ -155,8 +187,10 @@ func rulesError(err error, root string) error {
 	if !errors.As(err, &failed) {
 		return natsmux.Wrap(err, 500, natsmux.ErrInternal.Error())
 	}
-	fields := make([]FieldError, len(failed))
-	for i, fe := range failed {
+	// Only the errors the body lists are turned into FieldErrors; the
+	// limits (WithMaxItems, MaxDepth) bound how many the validator made.
+	fields := make([]FieldError, min(len(failed), MaxFieldErrors))
+	for i, fe := range failed[:len(fields)] {
 		// The namespace starts with the root struct's Go name, which is no
 		// business of the caller.
 		path := strings.TrimPrefix(fe.Namespace(), root+".")
@@ -167,7 +201,7 @@ func rulesError(err error, root string) error {
 			Message: message(path, fe.Tag(), fe.Param(), fe.Kind()),
 		}
 	}
-	return NewValidationError(fields...)
+	return validationError(fields, len(failed))
 }
 
 // message says what rule demands of field, in words.

@@ -41,8 +41,8 @@ recount with a 100ms deadline: code 504; is ErrTimeout: true
 warehouse.check: code 503; is nats.ErrNoResponders: true
 ping: inventory 1.0.0, instance <id>
 info: inventory, "Stock levels"
-  check on inventory.check, queue group q, idempotent true, takes {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Check","$defs":{"Check":{"properties":{"sku":{"type":"string"},"qty":{"type":"integer","minimum":1}},"type":"object","required":["sku"]}}}
-  recount on inventory.recount, queue group q, idempotent false, takes {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Recount","$defs":{"Recount":{"properties":{"warehouse":{"type":"string"}},"type":"object","required":["warehouse"]}}}
+  check on inventory.check, queue group q, idempotent true, takes {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Check","$defs":{"Check":{"properties":{"sku":{"type":"string","minLength":1},"qty":{"type":"integer","minimum":1}},"type":"object","required":["sku","qty"]}}}
+  recount on inventory.recount, queue group q, idempotent false, takes {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Recount","$defs":{"Recount":{"properties":{"warehouse":{"type":"string","minLength":1}},"type":"object","required":["warehouse"]}}}
 stats: inventory
   check: 3 requests, 2 errors (last "404:no item plum"), average <duration>
   recount: 1 requests, 1 errors (last "504:timeout"), average <duration>
