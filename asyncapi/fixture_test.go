@@ -36,7 +36,7 @@ type (
 	}
 	Category struct {
 		Name     string      `json:"name" validate:"required"`
-		Children []*Category `json:"children,omitempty"`
+		Children []*Category `json:"children,omitempty" validate:"omitempty,dive"`
 	}
 )
 

@@ -23,7 +23,7 @@ type (
 		Email    string          `json:"email" validate:"required,email"`
 		Kind     string          `json:"kind" validate:"required,oneof=retail wholesale"`
 		Items    []item          `json:"items" validate:"required,min=1,max=5,dive"`
-		Notes    map[string]item `json:"notes,omitempty"`
+		Notes    map[string]item `json:"notes,omitempty" validate:"omitempty,dive"`
 		Placed   string          `json:"placed" validate:"required,datetime=2006-01-02T15:04:05Z07:00"`
 		Code     string          `json:"code" jsonschema:"pattern=^[A-Z]{2}-[0-9]{3}$"`
 		Discount float64         `json:"discount" validate:"gte=0,lt=1"`
@@ -263,13 +263,13 @@ func TestFields(t *testing.T) {
 		"items | array of item | true | items 1 to 5",
 		"items[].sku | string | true | length 3 to 12",
 		"items[].qty | integer | true | ≥ 1; ≤ 100",
-		"notes | map of item | false | ",
+		"notes | map of item | false | entries ≤ 1000",
 		"notes[key].sku | string | true | length 3 to 12",
 		"notes[key].qty | integer | true | ≥ 1; ≤ 100",
 		"placed | string (date-time) | true | ",
-		"code | string | false | pattern ^[A-Z]{2}-[0-9]{3}$",
-		"discount | number | false | ≥ 0; < 1",
-		"parent | order | false | no other fields",
+		"code | string or null | false | pattern ^[A-Z]{2}-[0-9]{3}$",
+		"discount | number or null | false | ≥ 0; < 1",
+		"parent | null or order | false | ",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("fields (-want +got):\n%s", diff)
