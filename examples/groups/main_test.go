@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
@@ -20,13 +19,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// startService runs the service as main does, against a test server, and
+// startService serves the service, as main does, on a test server, and
 // returns a client connection.
 func startService(t *testing.T) *nats.Conn {
 	t.Helper()
-	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service(newStore()))
-	return srv.Connect(t)
+	nc := microtest.NewServer(t).Connect(t)
+	microtest.Serve(t, nc, service(newStore()))
+	return nc
 }
 
 func TestRequests(t *testing.T) {
