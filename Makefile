@@ -11,7 +11,7 @@ SOAK      ?= 60s
 FUZZ_TARGETS = .:FuzzParseTemplate .:FuzzHeaderCarrier \
 	./micro:FuzzResponseError ./micro:FuzzCallerTimeout \
 	./binding:FuzzDecode ./binding:FuzzFieldErrors ./client:FuzzResponseError \
-	./cmd/micro:FuzzParseHeader ./cmd/micro:FuzzOutputFormat
+	./cmd/micro:FuzzParseHeader ./cmd/micro:FuzzOutputFormat ./cmd/micro:FuzzPrintable
 
 .DEFAULT_GOAL := help
 
