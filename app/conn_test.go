@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -161,7 +162,7 @@ func TestServerURLDefault(t *testing.T) {
 // connection error names the servers without their passwords or tokens,
 // also when a URL does not parse and nats.go would quote it.
 func TestConnectNeverPrintsThePassword(t *testing.T) {
-	down := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	down := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 	tests := []struct {
 		name, urls string
 		shown      string // what the error shows of the URLs

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -74,17 +73,6 @@ func runMainProgram(logger string) {
 	}
 }
 
-// freePort returns a loopback port that nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 var discard = app.WithLogger(slog.New(slog.DiscardHandler))
 
 // mainRun is one run of Program.main in the test process.
@@ -115,7 +103,7 @@ func runMain(t *testing.T, p app.Program, srv *microtest.Server, cancel bool, ar
 
 func TestMainCode(t *testing.T) {
 	srv := microtest.NewServer(t)
-	unreachable := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	unreachable := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 	tests := []struct {
 		name     string
 		args     []string

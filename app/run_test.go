@@ -219,7 +219,7 @@ func TestRunLogsDisconnectionsAndReconnects(t *testing.T) {
 // there and stops it on exit.
 func TestRunStartsAnEmbeddedServer(t *testing.T) {
 	clearConnEnv(t)
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 	var logs syncBuffer
 	r := startRun(t, []app.Service{echoService("dev")}, app.WithDefaultURL(url), devserver.Fallback(), logs.logger())
 	logs.wait(t, "started an embedded nats-server")
@@ -239,7 +239,7 @@ func TestRunStartsAnEmbeddedServer(t *testing.T) {
 // one.
 func TestRunWithoutTheDevServerStartsNone(t *testing.T) {
 	clearConnEnv(t)
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 	var logs syncBuffer
 	err := app.Run(t.Context(), []app.Service{echoService("prod")}, app.WithDefaultURL(url), logs.logger())
 	if err == nil || !strings.Contains(err.Error(), "no servers available") || !strings.Contains(err.Error(), "set NATS_URL, --server or a natscli context") {

@@ -18,16 +18,6 @@ import (
 	"github.com/natsmux/natsmux/microtest"
 )
 
-// echo is an app.Service with one endpoint, echo, that replies with the
-// request's payload.
-func echo(opts ...natsmux.ServeOption) app.Service {
-	r := natsmux.NewRouter()
-	r.HandleFunc("echo", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-		return natsmux.Reply(req.Data), nil
-	})
-	return app.Service{Config: micro.Config{Name: "echo", Version: "1.0.0"}, Router: r, Options: opts}
-}
-
 // TestServeIsLiveAtOnce: a request sent as soon as Serve returns is
 // answered, every time; after the test, the service is gone.
 func TestServeIsLiveAtOnce(t *testing.T) {
@@ -35,7 +25,7 @@ func TestServeIsLiveAtOnce(t *testing.T) {
 	nc := srv.Connect(t)
 	for i := range 20 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			svc := microtest.Serve(t, nc, echo())
+			svc := microtest.Serve(t, nc, echoService())
 			if reply := microtest.Request(t, nc, "echo", []byte("hi")); string(reply.Data) != "hi" {
 				t.Errorf("reply %q", reply.Data)
 			}
@@ -128,8 +118,8 @@ func TestServeFailures(t *testing.T) {
 func TestDiscoverSettledStats(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
-	a := microtest.Serve(t, srv.Connect(t), echo())
-	b := microtest.Serve(t, srv.Connect(t), echo())
+	a := microtest.Serve(t, srv.Connect(t), echoService())
+	b := microtest.Serve(t, srv.Connect(t), echoService())
 	for range 5 {
 		microtest.Request(t, nc, "echo", nil)
 	}

@@ -13,22 +13,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux/app/devserver"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// freePort returns a loopback port that nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestStart(t *testing.T) {
@@ -65,7 +55,7 @@ func TestStart(t *testing.T) {
 
 // TestStartAt: the server listens where the URL says, and stop stops it.
 func TestStartAt(t *testing.T) {
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 	stop, err := devserver.StartAt(url)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +72,7 @@ func TestStartAt(t *testing.T) {
 }
 
 func TestStartAtNeedsANATSURL(t *testing.T) {
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(testutil.FreePort(t))
 	for _, url := range []string{"tls://127.0.0.1:" + port, "127.0.0.1:" + port, "nats://127.0.0.1:port",
 		"nats://user:s3cret@127.0.0.1:" + port, "nats://s3cret@127.0.0.1:" + port} {
 		stop, err := devserver.StartAt(url)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -265,7 +266,6 @@ func TestHelp(t *testing.T) {
 		{[]string{"request", "--help"}, "--context string"},
 		{[]string{"run", "--help"}, "--log-format string"},
 		{[]string{"--help"}, "the natscli context that\n--context or NATS_CONTEXT names, or the selected one"},
-		{[]string{"--version"}, "micro version "},
 		{[]string{"completion", "bash"}, "# bash completion V2 for micro"},
 		{[]string{"completion", "zsh"}, "#compdef micro"},
 		{[]string{"completion", "fish"}, "complete -c micro "},
@@ -274,6 +274,16 @@ func TestHelp(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			invocation{}.run(t, tt.args...).check(t, 0, tt.want, "")
 		})
+	}
+}
+
+// TestVersion: the module version (devel in a test binary), the commit
+// when the build knew it, and the Go release.
+func TestVersion(t *testing.T) {
+	r := invocation{}.run(t, "--version")
+	pattern := regexp.MustCompile(`^micro version (\(devel\)|v\S+)(, commit [0-9a-f]+(\+modified)?)?, go\S+\n$`)
+	if r.code != 0 || !pattern.MatchString(r.stdout) {
+		t.Errorf("exit code %d, stdout %q", r.code, r.stdout)
 	}
 }
 

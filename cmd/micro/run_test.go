@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -39,6 +38,7 @@ func TestRunPassesArgumentsAndExitCodes(t *testing.T) {
 		{"exit code and arguments", []string{"-s", srv.URL, "./testdata/exitcode", "7", "--server", "x"}, 7,
 			`args=["7" "--server" "x"] NATS_URL=` + srv.URL + " NATSMUX_LOG_FORMAT=text\n", "", ""},
 		{"a directory without ./", []string{"-s", srv.URL, "testdata/exitcode", "3"}, 3, `args=["3"]`, "", ""},
+		{"a file", []string{"-s", srv.URL, "./testdata/exitcode/main.go", "4"}, 4, `args=["4"]`, "", ""},
 		{"the log format", []string{"-s", srv.URL, "--log-format", "JSON", "./testdata/exitcode", "0"}, 0, "NATSMUX_LOG_FORMAT=JSON\n", "", ""},
 		{"the log format from the environment", []string{"-s", srv.URL, "./testdata/exitcode", "0"}, 0, "NATSMUX_LOG_FORMAT=json\n", "", "json"},
 		{"micro run's own log in the format", []string{"--log-format", "json", "./testdata/exitcode", "0"}, 0, "NATSMUX_LOG_FORMAT=json\n",
@@ -49,7 +49,7 @@ func TestRunPassesArgumentsAndExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(app.LogFormatEnv, tt.env)
-			r := invocation{timeout: buildTimeout, defaultURL: "nats://127.0.0.1:" + strconv.Itoa(freePort(t))}.
+			r := invocation{timeout: buildTimeout, defaultURL: "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))}.
 				run(t, append([]string{"run"}, tt.args...)...)
 			r.check(t, tt.code, tt.stdout, tt.stderr)
 		})
@@ -77,7 +77,7 @@ func TestRunForwardsSignals(t *testing.T) {
 // info and stats reach it, and Ctrl-C stops it all gracefully.
 func TestRunMinimalExample(t *testing.T) {
 	skipInShortMode(t)
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 
 	in := invocation{signals: make(chan os.Signal, 1), defaultURL: url, timeout: buildTimeout}
 	p := in.start(t, "run", "../../examples/minimal")
@@ -121,7 +121,7 @@ func TestRunMinimalExample(t *testing.T) {
 // TestRunChecksThePackageFirst: a package that is not one main package is
 // a usage error, found before a server starts or anything is built.
 func TestRunChecksThePackageFirst(t *testing.T) {
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 	tests := []struct {
 		name, pkg, stderr string
 	}{
@@ -142,17 +142,6 @@ func TestRunChecksThePackageFirst(t *testing.T) {
 			}
 		})
 	}
-}
-
-// freePort returns a loopback port that nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestProgramName(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/client"
 	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
@@ -26,6 +28,19 @@ func startService(t *testing.T) *nats.Conn {
 	nc := microtest.NewServer(t).Connect(t)
 	microtest.Serve(t, nc, service(newStore()))
 	return nc
+}
+
+// TestUnknownOrder is the test of an error reply that docs/testing.md
+// shows.
+func TestUnknownOrder(t *testing.T) {
+	nc := microtest.NewServer(t).Connect(t)
+	microtest.Serve(t, nc, service(newStore()))
+
+	reply := microtest.Request(t, nc, "orders.9.get", nil)
+	var e *natsmux.Error
+	if err := client.ResponseError(reply); !errors.As(err, &e) || e.Code != 404 {
+		t.Fatalf("got %v, want a 404", err)
+	}
 }
 
 func TestRequests(t *testing.T) {
