@@ -23,17 +23,17 @@ const DefaultURL = nats.DefaultURL
 // line wins over its environment variable, and both win over the natscli
 // context.
 type ConnOptions struct {
-	URL      string // --server/-s, NATS_URL: one or more URLs, comma-separated
-	Creds    string // --creds, NATS_CREDS: user credentials file
-	NKey     string // --nkey, NATS_NKEY: file holding an nkey seed
-	User     string // --user, NATS_USER
-	Password string // --password, NATS_PASSWORD
-	Token    string // --token, NATS_TOKEN
-	TLSCert  string // --tlscert, NATS_CERT: client certificate file
-	TLSKey   string // --tlskey, NATS_KEY: client key file
-	TLSCA    string // --tlsca, NATS_CA: certificate authority file
-	Name     string // --connection-name: the name the server shows for the connection
-	Inbox    string // --inbox-prefix: the prefix of reply subjects, for accounts that allow only it
+	URL         string // --server/-s, NATS_URL: one or more URLs, comma-separated
+	Creds       string // --creds, NATS_CREDS: user credentials file
+	NKey        string // --nkey, NATS_NKEY: file holding an nkey seed
+	User        string // --user, NATS_USER
+	Password    string // --password, NATS_PASSWORD
+	Token       string // --token, NATS_TOKEN
+	TLSCert     string // --tlscert, NATS_CERT: client certificate file
+	TLSKey      string // --tlskey, NATS_KEY: client key file
+	TLSCA       string // --tlsca, NATS_CA: certificate authority file
+	Name        string // --connection-name: the name the server shows for the connection
+	InboxPrefix string // --inbox-prefix: the prefix of reply subjects, for accounts that allow only it
 
 	// Context names the natscli context that fills the settings left empty
 	// (--context, NATS_CONTEXT); empty means the one natscli has selected.
@@ -59,7 +59,7 @@ var connSettings = []connSetting{
 	{"tlskey", "", "NATS_KEY", "TLS client key file", func(o *ConnOptions) *string { return &o.TLSKey }},
 	{"tlsca", "", "NATS_CA", "TLS certificate authority file", func(o *ConnOptions) *string { return &o.TLSCA }},
 	{"connection-name", "", "", "connection name shown by the server", func(o *ConnOptions) *string { return &o.Name }},
-	{"inbox-prefix", "", "", "prefix of reply subjects (default _INBOX)", func(o *ConnOptions) *string { return &o.Inbox }},
+	{"inbox-prefix", "", "", "prefix of reply subjects (default _INBOX)", func(o *ConnOptions) *string { return &o.InboxPrefix }},
 	{"context", "", "NATS_CONTEXT", "natscli context for the settings not given otherwise (default: the selected context)", func(o *ConnOptions) *string { return &o.Context }},
 }
 
@@ -161,8 +161,8 @@ func (o ConnOptions) NATSOptions() ([]nats.Option, error) {
 	if o.Name != "" {
 		opts = append(opts, nats.Name(o.Name))
 	}
-	if o.Inbox != "" {
-		opts = append(opts, nats.CustomInboxPrefix(o.Inbox))
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
 	return opts, nil
 }

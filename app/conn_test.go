@@ -213,3 +213,15 @@ func TestRedactURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectUsesTheInboxPrefix(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc, err := app.ConnOptions{URL: srv.URL, InboxPrefix: "_INBOX_ann"}.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if inbox := nc.NewRespInbox(); !strings.HasPrefix(inbox, "_INBOX_ann.") {
+		t.Errorf("reply subject %q", inbox)
+	}
+}

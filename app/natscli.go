@@ -184,7 +184,7 @@ func (o *ConnOptions) merge(c natscliContext) {
 	}
 	fill(&o.URL, c.URL)
 	fill(&o.TLSCA, c.CA)
-	fill(&o.Inbox, c.InboxPrefix)
+	fill(&o.InboxPrefix, c.InboxPrefix)
 	if o.User == "" && o.Password == "" && o.Token == "" && o.Creds == "" && o.NKey == "" {
 		o.User, o.Password, o.Token, o.Creds, o.NKey = c.User, c.Password, c.Token, c.Creds, c.NKey
 	}

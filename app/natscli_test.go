@@ -54,7 +54,7 @@ func TestLoadReadsNatscliContexts(t *testing.T) {
 	}
 
 	dev := app.ConnOptions{URL: "nats://dev:4222", User: "ann", Password: "dev-pass", TLSCA: "/run/secrets/ca.pem",
-		Inbox: "_INBOX_ann", TLSCert: "/run/cert.pem", TLSKey: "/run/key.pem", Context: "dev"}
+		InboxPrefix: "_INBOX_ann", TLSCert: "/run/cert.pem", TLSKey: "/run/key.pem", Context: "dev"}
 	prod := app.ConnOptions{URL: "tls://a:4222,tls://b:4222", Creds: "/run/secrets/prod.creds", Context: "prod"}
 	tests := []struct {
 		name  string
@@ -67,16 +67,16 @@ func TestLoadReadsNatscliContexts(t *testing.T) {
 		{"--context wins over NATS_CONTEXT", app.ConnOptions{Context: "prod"}, map[string]string{"NATS_CONTEXT": "dev"}, prod},
 		{"a flag wins over the context", app.ConnOptions{URL: "nats://flag:1", TLSCA: "flag-ca.pem"}, nil,
 			app.ConnOptions{URL: "nats://flag:1", User: "ann", Password: "dev-pass", TLSCA: "flag-ca.pem",
-				Inbox: "_INBOX_ann", TLSCert: "/run/cert.pem", TLSKey: "/run/key.pem", Context: "dev"}},
+				InboxPrefix: "_INBOX_ann", TLSCert: "/run/cert.pem", TLSKey: "/run/key.pem", Context: "dev"}},
 		{"a variable wins over the context", app.ConnOptions{}, map[string]string{"NATS_URL": "nats://env:1"},
 			app.ConnOptions{URL: "nats://env:1", User: "ann", Password: "dev-pass", TLSCA: "/run/secrets/ca.pem",
-				Inbox: "_INBOX_ann", TLSCert: "/run/cert.pem", TLSKey: "/run/key.pem", Context: "dev"}},
+				InboxPrefix: "_INBOX_ann", TLSCert: "/run/cert.pem", TLSKey: "/run/key.pem", Context: "dev"}},
 		{"authentication comes from one place", app.ConnOptions{Token: "flag-token"}, map[string]string{"NATS_CONTEXT": "prod"},
 			app.ConnOptions{URL: "tls://a:4222,tls://b:4222", Token: "flag-token", Context: "prod"}},
 		{"token and nkey (and the URL natscli saves by default)", app.ConnOptions{Context: "tok"}, nil, app.ConnOptions{URL: app.DefaultURL, Token: "t0ken", NKey: "/run/user.nk", Context: "tok"}},
 		{"the client certificate comes as a pair", app.ConnOptions{TLSCert: "mine.pem"}, nil,
 			app.ConnOptions{URL: "nats://dev:4222", User: "ann", Password: "dev-pass", TLSCA: "/run/secrets/ca.pem",
-				Inbox: "_INBOX_ann", TLSCert: "mine.pem", Context: "dev"}},
+				InboxPrefix: "_INBOX_ann", TLSCert: "mine.pem", Context: "dev"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,7 +100,7 @@ func TestLoadReadsNatscliContexts(t *testing.T) {
 			t.Fatal(err)
 		}
 		theirs := app.ConnOptions{URL: c.ServerURL(), User: c.User(), Password: c.Password(), Token: c.Token(), Creds: c.Creds(),
-			NKey: c.NKey(), TLSCert: c.Certificate(), TLSKey: c.Key(), TLSCA: c.CA(), Inbox: c.InboxPrefix(), Context: name}
+			NKey: c.NKey(), TLSCert: c.Certificate(), TLSKey: c.Key(), TLSCA: c.CA(), InboxPrefix: c.InboxPrefix(), Context: name}
 		theirs.TLSCert = strings.TrimPrefix(theirs.TLSCert, "file://") // natscli strips it when it connects
 		if diff := cmp.Diff(theirs, want); diff != "" {
 			t.Errorf("context %s: natscontext (-) and Load (+) differ:\n%s", name, diff)

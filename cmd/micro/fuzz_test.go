@@ -75,10 +75,10 @@ func FuzzPrintable(f *testing.F) {
 			}
 			clean := true
 			for _, r := range s {
-				clean = clean && r != utf8.RuneError && (!isControl(r) || keepLines && (r == '\n' || r == '\t'))
+				clean = clean && r != utf8.RuneError && !needsEscape(r, keepLines)
 			}
 			for _, r := range got {
-				if isControl(r) && !(keepLines && (r == '\n' || r == '\t')) {
+				if needsEscape(r, keepLines) {
 					t.Fatalf("escapeControls(%q, %t) = %q keeps %U", s, keepLines, got, r)
 				}
 			}

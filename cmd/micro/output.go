@@ -226,13 +226,22 @@ func escapeControls(s string, keepLines bool) string {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"): // a byte that is not UTF-8
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case isControl(r) && !(keepLines && (r == '\n' || r == '\t')):
+		case needsEscape(r, keepLines):
 			b.WriteString(escapeRune(r))
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// needsEscape reports whether r is shown escaped: a control character,
+// unless keepLines keeps line feeds and tabs.
+func needsEscape(r rune, keepLines bool) bool {
+	if keepLines && (r == '\n' || r == '\t') {
+		return false
+	}
+	return isControl(r)
 }
 
 // isControl reports whether a terminal may act on r instead of showing it.
