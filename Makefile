@@ -13,7 +13,7 @@ ASYNCAPI_PARSER = 3.6.3
 FUZZ_TARGETS = .:FuzzParseTemplate .:FuzzHeaderCarrier \
 	./micro:FuzzResponseError ./micro:FuzzCallerTimeout \
 	./binding:FuzzDecode ./binding:FuzzFieldErrors ./client:FuzzResponseError \
-	./cmd/micro:FuzzParseHeader ./cmd/micro:FuzzOutputFormat
+	./cmd/micro:FuzzParseHeader ./cmd/micro:FuzzOutputFormat ./cmd/micro:FuzzPrintable
 
 .DEFAULT_GOAL := help
 

@@ -19,19 +19,26 @@ const DefaultURL = nats.DefaultURL
 // same flag and environment variable names, so that one set of variables
 // serves `nats`, `micro` and every service run with this package.
 //
-// Fill it with AddFlags and LoadEnv, in that order: a flag set on the
-// command line wins over its environment variable.
+// Fill it with AddFlags and Load, in that order: a flag set on the command
+// line wins over its environment variable, and both win over the natscli
+// context.
 type ConnOptions struct {
-	URL      string // --server/-s, NATS_URL: one or more URLs, comma-separated
-	Creds    string // --creds, NATS_CREDS: user credentials file
-	NKey     string // --nkey, NATS_NKEY: file holding an nkey seed
-	User     string // --user, NATS_USER
-	Password string // --password, NATS_PASSWORD
-	Token    string // --token, NATS_TOKEN
-	TLSCert  string // --tlscert, NATS_CERT: client certificate file
-	TLSKey   string // --tlskey, NATS_KEY: client key file
-	TLSCA    string // --tlsca, NATS_CA: certificate authority file
-	Name     string // --connection-name: the name the server shows for the connection
+	URL         string // --server/-s, NATS_URL: one or more URLs, comma-separated
+	Creds       string // --creds, NATS_CREDS: user credentials file
+	NKey        string // --nkey, NATS_NKEY: file holding an nkey seed
+	User        string // --user, NATS_USER
+	Password    string // --password, NATS_PASSWORD
+	Token       string // --token, NATS_TOKEN
+	TLSCert     string // --tlscert, NATS_CERT: client certificate file
+	TLSKey      string // --tlskey, NATS_KEY: client key file
+	TLSCA       string // --tlsca, NATS_CA: certificate authority file
+	Name        string // --connection-name: the name the server shows for the connection
+	InboxPrefix string // --inbox-prefix: the prefix of reply subjects, for accounts that allow only it
+
+	// Context names the natscli context that fills the settings left empty
+	// (--context, NATS_CONTEXT); empty means the one natscli has selected.
+	// See Load.
+	Context string
 }
 
 // connSetting ties a ConnOptions field to its flag and environment variable,
@@ -52,6 +59,8 @@ var connSettings = []connSetting{
 	{"tlskey", "", "NATS_KEY", "TLS client key file", func(o *ConnOptions) *string { return &o.TLSKey }},
 	{"tlsca", "", "NATS_CA", "TLS certificate authority file", func(o *ConnOptions) *string { return &o.TLSCA }},
 	{"connection-name", "", "", "connection name shown by the server", func(o *ConnOptions) *string { return &o.Name }},
+	{"inbox-prefix", "", "", "prefix of reply subjects (default _INBOX)", func(o *ConnOptions) *string { return &o.InboxPrefix }},
+	{"context", "", "NATS_CONTEXT", "natscli context for the settings not given otherwise (default: the selected context)", func(o *ConnOptions) *string { return &o.Context }},
 }
 
 // AddFlags registers the connection flags on fs, bound to o. Their help
@@ -69,7 +78,7 @@ func (o *ConnOptions) AddFlags(fs *pflag.FlagSet) {
 
 // LoadEnv fills the fields that are still empty from the environment
 // variables natscli uses (NATS_URL, NATS_CREDS, NATS_NKEY, NATS_USER,
-// NATS_PASSWORD, NATS_TOKEN, NATS_CERT, NATS_KEY, NATS_CA).
+// NATS_PASSWORD, NATS_TOKEN, NATS_CERT, NATS_KEY, NATS_CA, NATS_CONTEXT).
 func (o *ConnOptions) LoadEnv() {
 	for _, s := range connSettings {
 		if p := s.field(o); *p == "" && s.env != "" {
@@ -152,6 +161,9 @@ func (o ConnOptions) NATSOptions() ([]nats.Option, error) {
 	if o.Name != "" {
 		opts = append(opts, nats.Name(o.Name))
 	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
+	}
 	return opts, nil
 }
 
@@ -163,26 +175,75 @@ func checkFile(what, path string) error {
 }
 
 // Connect connects to o.ServerURL() with o's settings followed by extra.
+// Its errors name the server with the passwords and tokens of the URLs
+// hidden (see RedactURLs), even when a URL does not parse.
 func (o ConnOptions) Connect(extra ...nats.Option) (*nats.Conn, error) {
 	opts, err := o.NATSOptions()
 	if err != nil {
 		return nil, err
 	}
+	// nats.go's parse errors quote the URL, and with it the password:
+	// find them first and say what is wrong without quoting.
+	if err := checkURLs(o.ServerURL()); err != nil {
+		return nil, err
+	}
 	nc, err := nats.Connect(o.ServerURL(), append(opts, extra...)...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", redactURLs(o.ServerURL()), err)
+		return nil, fmt.Errorf("connecting to NATS at %s: %w", RedactURLs(o.ServerURL()), err)
 	}
 	return nc, nil
 }
 
-// redactURLs hides the passwords of a comma-separated URL list, for
-// messages.
-func redactURLs(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
-			parts[i] = u.Redacted()
+// checkURLs parses each URL of a comma-separated list as nats.go does, and
+// describes the first that does not parse without quoting its secrets.
+func checkURLs(urls string) error {
+	for i, u := range strings.Split(urls, ",") {
+		u = strings.TrimSpace(u)
+		if u == "" {
+			continue // nats.go skips empty entries
+		}
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		if _, err := url.Parse(u); err != nil {
+			return fmt.Errorf("NATS server URL %d of %s is not valid: want scheme://[user:password@]host:port, "+
+				"with the password's special characters percent-encoded (%%2F for /, %%23 for #, %%25 for %%)", i+1, RedactURLs(urls))
 		}
 	}
+	return nil
+}
+
+// redactedSecret replaces passwords and tokens in RedactURLs.
+const redactedSecret = "xxxxx"
+
+// RedactURLs returns urls, one URL or a comma-separated list as NATS_URL
+// holds them, with the secret of each URL's user information replaced by
+// "xxxxx": the password of user:password@, or a token given alone (token@,
+// which nats.go sends as a token). It does not need the URLs to be valid,
+// so that a message about a malformed one hides its secret too.
+func RedactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		parts[i] = redactURL(strings.TrimSpace(p))
+	}
 	return strings.Join(parts, ",")
+}
+
+// redactURL redacts one URL. The user information ends at the last '@':
+// a host cannot hold one, a password may (badly encoded) hold anything.
+func redactURL(u string) string {
+	start := 0
+	if i := strings.Index(u, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	at := strings.LastIndexByte(u[start:], '@')
+	if at < 0 {
+		return u
+	}
+	userinfo := u[start : start+at]
+	secret := redactedSecret
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		secret = user + ":" + redactedSecret
+	}
+	return u[:start] + secret + u[start+at:]
 }

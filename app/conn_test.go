@@ -3,13 +3,16 @@ package app_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/pflag"
 
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -52,7 +55,7 @@ func TestConnOptionsFlagNames(t *testing.T) {
 	o.AddFlags(fs)
 	var names []string
 	fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
-	want := []string{"connection-name", "creds", "nkey", "password", "server", "tlsca", "tlscert", "tlskey", "token", "user"}
+	want := []string{"connection-name", "context", "creds", "inbox-prefix", "nkey", "password", "server", "tlsca", "tlscert", "tlskey", "token", "user"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("flags (-want +got):\n%s", diff)
 	}
@@ -152,5 +155,73 @@ func TestServerURLDefault(t *testing.T) {
 	}
 	if got := (app.ConnOptions{URL: "nats://x:1"}).ServerURL(); got != "nats://x:1" {
 		t.Errorf("set %q", got)
+	}
+}
+
+// TestConnectNeverPrintsThePassword: whatever the URL list holds, a
+// connection error names the servers without their passwords or tokens,
+// also when a URL does not parse and nats.go would quote it.
+func TestConnectNeverPrintsThePassword(t *testing.T) {
+	down := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	tests := []struct {
+		name, urls string
+		shown      string // what the error shows of the URLs
+	}{
+		{"valid", "nats://bob:hunter2-secret@" + down, "nats://bob:xxxxx@" + down},
+		{"list", "nats://bob:hunter2-secret@" + down + ", nats://" + down, "nats://bob:xxxxx@" + down + ",nats://" + down},
+		{"token", "nats://hunter2-secret@" + down, "nats://xxxxx@" + down},
+		{"slash", "nats://bob:hunter2/secret@" + down, "nats://bob:xxxxx@" + down},
+		{"hash", "nats://bob:hunter2#secret@" + down, "nats://bob:xxxxx@" + down},
+		{"bad escape", "nats://bob:hunter2%zzsecret@" + down, "nats://bob:xxxxx@" + down},
+		{"at sign", "nats://bob:hunter2@secret@" + down, "nats://bob:xxxxx@" + down},
+		{"no scheme", "bob:hunter2/secret@" + down, "bob:xxxxx@" + down},
+		{"bad entry in a list", "nats://" + down + ",nats://bob:hunter2%zzsecret@" + down, "URL 2 of nats://" + down + ",nats://bob:xxxxx@" + down},
+		{"bad port", "nats://bob:hunter2-secret@127.0.0.1:port", "nats://bob:xxxxx@127.0.0.1:port"},
+		{"control character", "nats://bob:hunter2\x01secret@" + down, "nats://bob:xxxxx@" + down},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := app.ConnOptions{URL: tt.urls}.Connect(nats.Timeout(microtest.DefaultTimeout))
+			if err == nil {
+				t.Fatal("connected")
+			}
+			for _, secret := range []string{"hunter2", "secret"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error shows the secret: %v", err)
+				}
+			}
+			if !strings.Contains(err.Error(), tt.shown) {
+				t.Errorf("error %q does not show %q", err, tt.shown)
+			}
+		})
+	}
+}
+
+func TestRedactURLs(t *testing.T) {
+	tests := map[string]string{
+		"":                            "",
+		"nats://127.0.0.1:4222":       "nats://127.0.0.1:4222",
+		"nats://u:p@h:1":              "nats://u:xxxxx@h:1",
+		"tls://t@h:1, ws://u:@h:2":    "tls://xxxxx@h:1,ws://u:xxxxx@h:2",
+		"u:p:q@h":                     "u:xxxxx@h",
+		"nats://u:p@a@b@h:1/x":        "nats://u:xxxxx@h:1/x",
+		"nats://h:1,,nats://u:p@h:2 ": "nats://h:1,,nats://u:xxxxx@h:2",
+	}
+	for in, want := range tests {
+		if got := app.RedactURLs(in); got != want {
+			t.Errorf("RedactURLs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConnectUsesTheInboxPrefix(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc, err := app.ConnOptions{URL: srv.URL, InboxPrefix: "_INBOX_ann"}.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if inbox := nc.NewRespInbox(); !strings.HasPrefix(inbox, "_INBOX_ann.") {
+		t.Errorf("reply subject %q", inbox)
 	}
 }

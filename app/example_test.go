@@ -11,6 +11,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/micro"
 )
 
@@ -18,7 +19,7 @@ import (
 // its context ends. A main function would call app.Main with the same
 // Service instead.
 func ExampleRun() {
-	srv, err := app.StartServer(app.ServerOptions{Port: -1})
+	srv, err := devserver.Start(devserver.Options{Port: -1})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -2,12 +2,8 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
@@ -217,13 +214,14 @@ func TestRunLogsDisconnectionsAndReconnects(t *testing.T) {
 	}
 }
 
-// TestRunStartsAnEmbeddedServer: with no server configured and none
-// running at the default URL, Run starts one there and stops it on exit.
+// TestRunStartsAnEmbeddedServer: with the development server opted in, no
+// server configured and none running at the default URL, Run starts one
+// there and stops it on exit.
 func TestRunStartsAnEmbeddedServer(t *testing.T) {
 	clearConnEnv(t)
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 	var logs syncBuffer
-	r := startRun(t, []app.Service{echoService("dev")}, app.WithDefaultURL(url), logs.logger())
+	r := startRun(t, []app.Service{echoService("dev")}, app.WithDefaultURL(url), devserver.Fallback(), logs.logger())
 	logs.wait(t, "started an embedded nats-server")
 	nc := microtest.Connect(t, url)
 	waitEcho(t, nc, "dev.echo")
@@ -236,57 +234,54 @@ func TestRunStartsAnEmbeddedServer(t *testing.T) {
 	}
 }
 
+// TestRunWithoutTheDevServerStartsNone: without devserver.Fallback, no
+// server configured and none running, Run fails and says how to configure
+// one.
+func TestRunWithoutTheDevServerStartsNone(t *testing.T) {
+	clearConnEnv(t)
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	var logs syncBuffer
+	err := app.Run(t.Context(), []app.Service{echoService("prod")}, app.WithDefaultURL(url), logs.logger())
+	if err == nil || !strings.Contains(err.Error(), "no servers available") || !strings.Contains(err.Error(), "set NATS_URL, --server or a natscli context") {
+		t.Errorf("Run: %v", err)
+	}
+	if strings.Contains(logs.String(), "embedded") {
+		t.Errorf("log speaks of an embedded server:\n%s", &logs)
+	}
+	if nc, err := nats.Connect(url, nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Error("a server runs at the default URL")
+	}
+}
+
 // TestRunUsesTheServerAtTheDefaultURL: a server that answers at the
 // default URL is used, and no other is started.
 func TestRunUsesTheServerAtTheDefaultURL(t *testing.T) {
 	clearConnEnv(t)
 	srv := microtest.NewServer(t)
 	var logs syncBuffer
-	startRun(t, []app.Service{echoService("found")}, app.WithDefaultURL(srv.URL), logs.logger())
+	startRun(t, []app.Service{echoService("found")}, app.WithDefaultURL(srv.URL), devserver.Fallback(), logs.logger())
 	waitEcho(t, srv.Connect(t), "found.echo")
 	if strings.Contains(logs.String(), "embedded") {
 		t.Errorf("started a server although one was running:\n%s", &logs)
 	}
 }
 
-func TestConnectOrStartNeedsANATSURL(t *testing.T) {
-	fallback := "tls://127.0.0.1:" + strconv.Itoa(freePort(t))
-	_, _, err := app.ConnectOrStart(app.ConnOptions{}, fallback, slog.New(slog.DiscardHandler))
-	if err == nil || !strings.Contains(err.Error(), "need a nats://host:port URL") {
-		t.Errorf("ConnectOrStart(%q): %v", fallback, err)
-	}
-}
-
-func TestStartServer(t *testing.T) {
-	srv, err := app.StartServer(app.ServerOptions{Port: -1, MonitorPort: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	if !strings.HasPrefix(srv.ClientURL(), "nats://127.0.0.1:") {
-		t.Errorf("client URL %q is not on loopback", srv.ClientURL())
-	}
-	microtest.Connect(t, srv.ClientURL())
-
-	resp, err := http.Get(fmt.Sprintf("http://%s/varz", srv.MonitorAddr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var varz struct {
-		Connections int `json:"connections"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&varz); err != nil || varz.Connections != 1 {
-		t.Errorf("/varz: %+v, %v", varz, err)
-	}
-
-	port := srv.Addr().(*net.TCPAddr).Port
-	for _, o := range []app.ServerOptions{{Port: port}, {Port: -1, MonitorPort: srv.MonitorAddr().Port}} {
-		if other, err := app.StartServer(o); err == nil {
-			other.Shutdown()
-			t.Errorf("StartServer(%+v) on a busy port succeeded", o)
-		} else if !strings.Contains(err.Error(), "cannot start a NATS server") || !strings.Contains(err.Error(), "address already in use") {
-			t.Errorf("StartServer(%+v): %v", o, err)
+// TestRunLogsReadyBeforeStopping: cancelled as soon as it starts, Run logs
+// each service's "service ready" before "stopping services", never after.
+func TestRunLogsReadyBeforeStopping(t *testing.T) {
+	srv := microtest.NewServer(t)
+	for i := range 5 {
+		var logs syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := app.Run(ctx, []app.Service{echoService("a"), echoService("b")}, app.WithConn(app.ConnOptions{URL: srv.URL}), logs.logger())
+		if err != nil {
+			t.Fatalf("Run %d: %v", i, err)
+		}
+		ready, stopping := strings.LastIndex(logs.String(), "service ready"), strings.Index(logs.String(), "stopping services")
+		if strings.Count(logs.String(), "service ready") != 2 || ready > stopping {
+			t.Fatalf("Run %d logged:\n%s", i, &logs)
 		}
 	}
 }

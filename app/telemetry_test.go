@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -141,10 +142,10 @@ func TestTelemetryHelperProcess(t *testing.T) {
 	}, natsmux.WithSubject("beta.work"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	code := app.MainCode(ctx, strings.Fields(args), os.Stderr, []app.Service{
+	code := app.New().MainCode(ctx, strings.Fields(args), os.Stderr, []app.Service{
 		{Config: micro.Config{Name: "alpha", Version: "1.2.3"}, Router: alpha},
 		{Config: micro.Config{Name: "beta", Version: "1.2.3"}, Router: beta},
-	})
+	}, slog.SetDefault)
 	stop()
 	os.Exit(code)
 }
@@ -385,7 +386,7 @@ func TestPrometheusScrape(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := microtest.NewServer(t)
-			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+			addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 			args, env := tt.args(addr)
 			c := startChild(t, args, append(env, "NATS_URL="+srv.URL)...)
 			nc := srv.Connect(t)

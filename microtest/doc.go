@@ -16,18 +16,21 @@
 // restarted; NewSupercluster joins clusters with gateways, and AddLeaf adds
 // leaf nodes to one, the topology of a deployment across regions.
 //
-// Request and RequestMsg send a request and fail the test on transport
-// errors; SettledStats waits until a service has counted its requests.
+// Serve runs an app.Service, what a program's main hands to app.Main, until
+// the test ends, and returns once its endpoints are live. Request and
+// RequestMsg send a request and fail the test on transport errors;
+// SettledStats waits until a service has counted its requests, and
+// DiscoverSettledStats does the same over the wire, for all instances of a
+// service.
 //
 // # Example
 //
 //	func TestEcho(t *testing.T) {
-//		srv := microtest.NewServer(t)
-//		nc := srv.Connect(t)
-//		svc, _ := micro.AddService(nc, micro.Config{Name: "echo", Version: "1.0.0"})
-//		_ = svc.AddEndpoint("echo", micro.HandlerFunc(func(r micro.Request) { _ = r.Respond(r.Data()) }))
-//		reply := microtest.Request(t, nc, "echo", []byte("hi"))
-//		if string(reply.Data) != "hi" {
+//		nc := microtest.NewServer(t).Connect(t)
+//		microtest.Serve(t, nc, service())
+//
+//		reply := microtest.Request(t, nc, "demo.ECHO", []byte("Hello, world!"))
+//		if string(reply.Data) != "Hello, world!" {
 //			t.Fatalf("got %q", reply.Data)
 //		}
 //	}

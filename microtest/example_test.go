@@ -5,28 +5,26 @@ import (
 	"testing"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/app"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
 
 // This file holds the tests that docs/testing.md quotes.
 
-func TestEchoService(t *testing.T) {
-	srv := microtest.NewServer(t)
-	nc := srv.Connect(t)
-
+// echoService is what a program's main would hand to app.Main.
+func echoService() app.Service {
 	r := natsmux.NewRouter()
 	r.HandleFunc("echo", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
 		return natsmux.Reply(req.Data), nil
 	})
-	svc, err := micro.AddService(nc, micro.Config{Name: "echo", Version: "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
-	if err := natsmux.Mount(svc, r); err != nil {
-		t.Fatal(err)
-	}
+	return app.Service{Config: micro.Config{Name: "echo", Version: "1.0.0"}, Router: r}
+}
+
+func TestEchoService(t *testing.T) {
+	srv := microtest.NewServer(t)
+	nc := srv.Connect(t)
+	svc := microtest.Serve(t, nc, echoService())
 
 	reply := microtest.Request(t, nc, "echo", []byte("hello"))
 	if string(reply.Data) != "hello" {
@@ -35,6 +33,22 @@ func TestEchoService(t *testing.T) {
 	stats := microtest.SettledStats(t, svc, 1)
 	if stats.Endpoints[0].NumErrors != 0 {
 		t.Fatalf("errors counted: %+v", stats.Endpoints[0])
+	}
+}
+
+func TestTwoInstances(t *testing.T) {
+	srv := microtest.NewServer(t)
+	caller := srv.Connect(t)
+	// Each instance on a connection of its own, as in two processes.
+	microtest.Serve(t, srv.Connect(t), echoService())
+	microtest.Serve(t, srv.Connect(t), echoService())
+
+	for range 10 {
+		microtest.Request(t, caller, "echo", []byte("hi"))
+	}
+	stats := microtest.DiscoverSettledStats(t, caller, "echo", 10)
+	if len(stats) != 2 {
+		t.Fatalf("%d instances answered STATS, want 2", len(stats))
 	}
 }
 

@@ -39,17 +39,14 @@ func RequestMsg(tb testing.TB, nc *nats.Conn, msg *nats.Msg) *nats.Msg {
 // SettledStats waits until svc has counted total requests over all its
 // endpoints and returns its stats. Stats are recorded when a handler
 // returns, after its reply went out, so a test that has its replies may
-// still have to wait for the counts.
+// still have to wait for the counts. DiscoverSettledStats does the same
+// over the wire.
 func SettledStats(tb testing.TB, svc micro.Service, total int) micro.Stats {
 	tb.Helper()
 	var stats micro.Stats
 	testutil.Eventually(tb, DefaultTimeout, func() bool {
 		stats = svc.Stats()
-		n := 0
-		for _, e := range stats.Endpoints {
-			n += e.NumRequests
-		}
-		return n == total
+		return requests(stats) == total
 	}, "service %s: %d requests counted", svc.Config().Name, total)
 	return stats
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,7 +39,8 @@ type cli struct {
 	// is configured.
 	defaultURL string
 
-	conn app.ConnOptions
+	conn      app.ConnOptions
+	logFormat string // micro run's --log-format
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
@@ -74,9 +74,6 @@ func isTerminal(v any) bool {
 func (c *cli) execute(ctx context.Context, args []string) int {
 	root := c.rootCommand()
 	root.SetArgs(args)
-	root.SetIn(c.stdin)
-	root.SetOut(c.stdout)
-	root.SetErr(c.stderr)
 	return c.report(root.ExecuteContext(ctx))
 }
 
@@ -93,13 +90,14 @@ func (c *cli) report(err error) int {
 	case errors.As(err, &status):
 		return int(status) // the program has said why
 	case errors.As(err, &usage):
-		_, _ = fmt.Fprintf(c.stderr, "micro: %v\nRun '%s --help' for usage.\n", usage.err, usage.command)
+		_, _ = fmt.Fprintf(c.stderr, "micro: %s\nRun '%s --help' for usage.\n", printableText(usage.err.Error()), usage.command)
 		return exitUsage
 	case errors.As(err, &svcErr):
-		_, _ = fmt.Fprintf(c.stderr, "micro: %v\n", svcErr)
+		_, _ = fmt.Fprintf(c.stderr, "micro: service error %d: %s\n", svcErr.Code, printable(svcErr.Description))
 		return exitServiceError
 	default:
-		_, _ = fmt.Fprintf(c.stderr, "micro: %v\n", err)
+		// Messages may quote what a server or service sent.
+		_, _ = fmt.Fprintf(c.stderr, "micro: %s\n", printableText(err.Error()))
 		return exitError
 	}
 }
@@ -143,7 +141,9 @@ system: PING, INFO and STATS.
 It connects as natscli does: --server (default ` + app.DefaultURL + `), --creds,
 --nkey, --user and --password, --token, --tlscert, --tlskey and --tlsca, or the
 variables NATS_URL, NATS_CREDS, NATS_NKEY, NATS_USER, NATS_PASSWORD,
-NATS_TOKEN, NATS_CERT, NATS_KEY and NATS_CA. A flag wins over its variable.
+NATS_TOKEN, NATS_CERT, NATS_KEY and NATS_CA, and then the natscli context that
+--context or NATS_CONTEXT names, or the selected one (nats context select).
+A flag wins over its variable, both over the context.
 
 Exit codes: 0 success, 1 failure, 2 bad command line, 3 the service replied
 with an error; micro run exits with its program's code.`,
@@ -162,14 +162,11 @@ with an error; micro run exits with its program's code.`,
 			}
 			return usageErrorf(cmd, "%s", msg)
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-		PersistentPreRun: func(*cobra.Command, []string) {
-			c.conn.LoadEnv()
-		},
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
 	root.SuggestionsMinimumDistance = 2
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{command: cmd.CommandPath(), err: err}
@@ -185,11 +182,18 @@ with an error; micro run exits with its program's code.`,
 		c.topCommand(),
 		c.docsCommand(),
 	)
+	root.SetIn(c.stdin)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	addCompletionCommand(root) // after SetOut: it keeps the writer
 	return root
 }
 
 // connect connects to the configured server, which must be running.
 func (c *cli) connect() (*nats.Conn, error) {
+	if err := c.conn.Load(); err != nil {
+		return nil, err
+	}
 	if c.conn.Name == "" {
 		c.conn.Name = "micro CLI"
 	}
@@ -198,17 +202,4 @@ func (c *cli) connect() (*nats.Conn, error) {
 		return nil, fmt.Errorf("%w\n(start one with `micro server`, or name one with --server or NATS_URL)", err)
 	}
 	return nc, err
-}
-
-// logger is for the CLI's own notices, such as an embedded server start;
-// a person reads them as they happen, so they carry no time.
-func (c *cli) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey && len(groups) == 0 {
-				return slog.Attr{}
-			}
-			return a
-		},
-	}))
 }

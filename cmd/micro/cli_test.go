@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,17 +17,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/app"
 	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
 
 func TestMain(m *testing.M) {
-	// The connection variables of the machine running the tests must not
-	// change what the commands connect to.
-	for _, name := range []string{"NATS_URL", "NATS_CREDS", "NATS_NKEY", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CERT", "NATS_KEY", "NATS_CA"} {
+	// The connection variables and natscli contexts of the machine running
+	// the tests must not change what the commands connect to.
+	for _, name := range []string{"NATS_URL", "NATS_CREDS", "NATS_NKEY", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CERT",
+		"NATS_KEY", "NATS_CA", "NATS_CONTEXT", app.LogFormatEnv} {
 		_ = os.Unsetenv(name)
 	}
+	_ = os.Setenv("XDG_CONFIG_HOME", filepath.Join(os.TempDir(), "micro-test-no-config"))
 	goleak.VerifyTestMain(m)
 }
 
@@ -191,7 +196,15 @@ func TestRequest(t *testing.T) {
 		{name: "unparsable timeout", args: []string{"--timeout", "soon", "demo.ECHO"}, code: 2, stderr: `invalid argument "soon" for "--timeout"`},
 		{name: "no subject", args: nil, code: 2, stderr: "accepts between 1 and 2 arg(s), received 0"},
 		{name: "too many arguments", args: []string{"a", "b", "c"}, code: 2, stderr: "accepts between 1 and 2 arg(s), received 3"},
-		{name: "invalid subject", args: []string{"bad subject"}, code: 1, stderr: `micro: request on "bad subject": nats: invalid subject`},
+		{name: "white space in the subject", args: []string{"bad subject"}, code: 2,
+			stderr: "micro: invalid subject: subject \"bad subject\" contains white space at offset 3\nRun 'micro request --help' for usage.\n"},
+		{name: "empty token", args: []string{"demo..x", "hi"}, code: 2, stderr: `micro: invalid subject: subject "demo..x" has an empty token`},
+		{name: "wildcard", args: []string{"demo.*", "hi"}, code: 2, stderr: `micro: invalid subject: subject "demo.*" may not contain wildcards`},
+		{name: "full wildcard", args: []string{"orders.>", "hi"}, code: 2, stderr: `micro: invalid subject: subject "orders.>" may not contain wildcards`},
+		{name: "empty subject", args: []string{"", "hi"}, code: 2, stderr: "micro: invalid subject: subject is empty"},
+		{name: "reply headers", args: []string{"--reply-headers", "orders.7.get"}, code: 3, stdout: `{"id":"7"}`, exactStdout: true,
+			stderr: "Nats-Service-Error: no order 7\nNats-Service-Error-Code: 404\nmicro: service error 404: no order 7\n"},
+		{name: "no reply headers", args: []string{"--reply-headers", "demo.ECHO", "hi"}, stdout: "hi", exactStdout: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +212,9 @@ func TestRequest(t *testing.T) {
 			r.check(t, tt.code, tt.stdout, tt.stderr)
 			if tt.exactStdout && r.stdout != tt.stdout {
 				t.Errorf("stdout %q, want %q", r.stdout, tt.stdout)
+			}
+			if tt.code == exitUsage && strings.Contains(r.stderr, "no responders") {
+				t.Errorf("a usage error went out as a request: %s", r.stderr)
 			}
 		})
 	}
@@ -246,11 +262,28 @@ func TestHelp(t *testing.T) {
 		{[]string{"ls", "--help"}, "--server string"},
 		{[]string{"info", "--help"}, "[$NATS_URL]"},
 		{[]string{"stats", "--help"}, "micro stats [NAME [ID]] [flags]"},
+		{[]string{"request", "--help"}, "--reply-headers"},
+		{[]string{"request", "--help"}, "--context string"},
+		{[]string{"run", "--help"}, "--log-format string"},
+		{[]string{"--help"}, "the natscli context that\n--context or NATS_CONTEXT names, or the selected one"},
+		{[]string{"completion", "bash"}, "# bash completion V2 for micro"},
+		{[]string{"completion", "zsh"}, "#compdef micro"},
+		{[]string{"completion", "fish"}, "complete -c micro "},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			invocation{}.run(t, tt.args...).check(t, 0, tt.want, "")
 		})
+	}
+}
+
+// TestVersion: the module version (devel in a test binary), the commit
+// when the build knew it, and the Go release.
+func TestVersion(t *testing.T) {
+	r := invocation{}.run(t, "--version")
+	pattern := regexp.MustCompile(`^micro version (\(devel\)|v\S+)(, commit [0-9a-f]+(\+modified)?)?, go\S+\n$`)
+	if r.code != 0 || !pattern.MatchString(r.stdout) {
+		t.Errorf("exit code %d, stdout %q", r.code, r.stdout)
 	}
 }
 
@@ -267,6 +300,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"stats", "--timeout", "-1s"}, "--timeout must be positive, got -1s"},
 		{[]string{"server", "extra"}, "Run 'micro server --help' for usage."},
 		{[]string{"run"}, "micro: requires at least 1 arg(s), only received 0"},
+		{[]string{"run", "--log-format", "yaml", "./testdata/exitcode"}, `micro: unknown log format "yaml": want text or json`},
+		{[]string{"completion", "tcsh"}, "micro: unknown command \"tcsh\" for \"micro completion\"\nRun 'micro completion --help' for usage.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

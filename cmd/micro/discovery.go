@@ -148,7 +148,7 @@ func (c *cli) discover(ctx context.Context, q query, timeout time.Duration) ([]j
 	for _, r := range raw {
 		var head identity
 		if json.Unmarshal(r, &head) != nil || head.Type != q.typ {
-			_, _ = fmt.Fprintf(c.stderr, "micro: skipping a reply that is no %s: %.200s\n", q.typ, r)
+			_, _ = fmt.Fprintf(c.stderr, "micro: skipping a reply that is no %s: %.200s\n", q.typ, printable(string(r)))
 			continue
 		}
 		docs = append(docs, doc{head, r})

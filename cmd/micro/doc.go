@@ -12,11 +12,14 @@
 //	micro ls                      list the services, their versions and instance counts
 //	micro info [NAME [ID]]        show endpoints, subjects, queue groups and metadata
 //	micro stats [NAME [ID]]       show request counts, errors and processing times
+//	micro completion SHELL        print the completion script for bash, zsh, fish or powershell
 //
-// Connection flags and environment variables are natscli's (--server/-s and
-// NATS_URL, --creds, --nkey, --user, --password, --token, --tlscert,
-// --tlskey, --tlsca). Discovery commands print tables on a terminal and an
-// indented JSON array of the ADR-32 documents otherwise, or with -o json.
+// Connection flags, environment variables and contexts are natscli's
+// (--server/-s and NATS_URL, --creds, --nkey, --user, --password, --token,
+// --tlscert, --tlskey, --tlsca, --context and NATS_CONTEXT, and the selected
+// context). Discovery commands print tables on a terminal, with what
+// services send escaped, and an indented JSON array of the ADR-32 documents
+// otherwise, or with -o json.
 // Exit codes: 0 success, 1 failure, 2 bad command line, 3 a service error
 // reply; micro run exits with its program's code. docs/cli.md has the
 // details.

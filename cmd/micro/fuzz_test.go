@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 )
@@ -57,6 +58,33 @@ func FuzzOutputFormat(f *testing.F) {
 		var again outputFormat
 		if err := again.Set(format.String()); err != nil || again != format {
 			t.Fatalf("%q does not parse back: %v", format.String(), err)
+		}
+	})
+}
+
+// FuzzPrintable: whatever a service sends, printable's result is valid
+// UTF-8 without a character a terminal acts on, and printableText's keeps
+// only line feeds and tabs besides; text without such characters comes
+// back unchanged. Seeds are in testdata/fuzz/FuzzPrintable.
+func FuzzPrintable(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, keepLines := range []bool{false, true} {
+			got := escapeControls(s, keepLines)
+			if !utf8.ValidString(got) {
+				t.Fatalf("escapeControls(%q, %t) = %q: not UTF-8", s, keepLines, got)
+			}
+			clean := true
+			for _, r := range s {
+				clean = clean && r != utf8.RuneError && !needsEscape(r, keepLines)
+			}
+			for _, r := range got {
+				if needsEscape(r, keepLines) {
+					t.Fatalf("escapeControls(%q, %t) = %q keeps %U", s, keepLines, got, r)
+				}
+			}
+			if clean && utf8.ValidString(s) && got != s {
+				t.Fatalf("escapeControls(%q, %t) = %q changed clean text", s, keepLines, got)
+			}
 		}
 	})
 }

@@ -1,17 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
+	"github.com/natsmux/natsmux/internal/adr32"
 	"github.com/natsmux/natsmux/micro"
 )
 
@@ -19,8 +21,9 @@ const defaultTimeout = 5 * time.Second
 
 func (c *cli) requestCommand() *cobra.Command {
 	var (
-		headers []string
-		timeout time.Duration
+		headers      []string
+		timeout      time.Duration
+		replyHeaders bool
 	)
 	cmd := &cobra.Command{
 		Use:   "request SUBJECT [DATA]",
@@ -32,15 +35,25 @@ unless that is a terminal (then the payload is empty). The request carries
 the timeout in a Nats-Service-Timeout header, so that natsmux services know
 when the caller stops waiting.
 
+The payload is printed as it is when standard output is piped; on a
+terminal, control characters in it are escaped (\x1b) and a final newline
+is added. --reply-headers prints the reply's headers on standard error, one
+"Key: Value" line each, so that standard output keeps the payload alone.
+
 An ADR-32 error reply (Nats-Service-Error and Nats-Service-Error-Code
 headers) prints its payload, if any, writes the code and description to
 standard error and exits 3. No service listening on SUBJECT, or no reply
-within the timeout, exits 1.`,
+within the timeout, exits 1. A SUBJECT that no request can be sent to
+(empty, with white space, an empty token or a wildcard) exits 2.`,
 		Example: `  micro request demo.ECHO "Hello, world!"
   echo '{"items":{"apple":2}}' | micro request orders.create
-  micro request -H X-Request-Id:42 -H "Accept: text/plain" --timeout 2s demo.ECHO hi`,
+  micro request -H X-Request-Id:42 -H "Accept: text/plain" --timeout 2s demo.ECHO hi
+  micro request --reply-headers hello Ann`,
 		Args: usageArgs(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adr32.CheckSubject(args[0], false); err != nil {
+				return usageErrorf(cmd, "invalid subject: %v", err)
+			}
 			header, err := parseHeaders(headers)
 			if err != nil {
 				return &usageError{command: cmd.CommandPath(), err: err}
@@ -56,10 +69,11 @@ within the timeout, exits 1.`,
 			if msg.Header.Get(micro.TimeoutHeader) == "" {
 				msg.Header.Set(micro.TimeoutHeader, timeout.String())
 			}
-			return c.request(cmd.Context(), msg, timeout)
+			return c.request(cmd.Context(), msg, timeout, replyHeaders)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&headers, "header", "H", nil, "add a header, as KEY:VALUE (repeatable)")
+	cmd.Flags().BoolVar(&replyHeaders, "reply-headers", false, "print the reply's headers on standard error")
 	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "how long to wait for the reply")
 	c.conn.AddFlags(cmd.Flags())
 	return cmd
@@ -89,7 +103,7 @@ func (c *cli) payload(args []string) ([]byte, error) {
 	return data, nil
 }
 
-func (c *cli) request(ctx context.Context, msg *nats.Msg, timeout time.Duration) error {
+func (c *cli) request(ctx context.Context, msg *nats.Msg, timeout time.Duration, replyHeaders bool) error {
 	nc, err := c.connect()
 	if err != nil {
 		return err
@@ -106,17 +120,40 @@ func (c *cli) request(ctx context.Context, msg *nats.Msg, timeout time.Duration)
 	case err != nil:
 		return fmt.Errorf("request on %q: %w", msg.Subject, err)
 	}
+	if replyHeaders {
+		if err := writeHeaders(c.stderr, reply.Header); err != nil {
+			return err
+		}
+	}
 	if err := c.writePayload(reply.Data); err != nil {
 		return err
 	}
 	return micro.ResponseError(reply)
 }
 
-// writePayload prints a reply's payload as it is, with a final newline
-// added on a terminal only, so that piped output stays byte for byte.
+// writeHeaders prints headers as "Key: Value" lines, sorted by key, the
+// values of a key in their order, escaped (see printable).
+func writeHeaders(w io.Writer, h nats.Header) error {
+	var b strings.Builder
+	for _, key := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[key] {
+			b.WriteString(printable(key) + ": " + printable(v) + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writePayload prints a reply's payload. Piped, it is written byte for
+// byte. On a terminal, control characters are escaped, so that a reply
+// cannot drive the terminal, and a final newline is added.
 func (c *cli) writePayload(data []byte) error {
-	if len(data) > 0 && !bytes.HasSuffix(data, []byte("\n")) && c.isTerminal(c.stdout) {
-		data = append(data[:len(data):len(data)], '\n')
+	if c.isTerminal(c.stdout) && len(data) > 0 {
+		text := printableText(string(data))
+		if !strings.HasSuffix(text, "\n") {
+			text += "\n"
+		}
+		data = []byte(text)
 	}
 	_, err := c.stdout.Write(data)
 	return err

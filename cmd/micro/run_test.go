@@ -1,8 +1,8 @@
 package main
 
 import (
-	"net"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natsmux/natsmux/app"
 	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -32,15 +33,24 @@ func TestRunPassesArgumentsAndExitCodes(t *testing.T) {
 		args           []string
 		code           int
 		stdout, stderr string
+		env            string // NATSMUX_LOG_FORMAT
 	}{
 		{"exit code and arguments", []string{"-s", srv.URL, "./testdata/exitcode", "7", "--server", "x"}, 7,
-			`args=["7" "--server" "x"] NATS_URL=` + srv.URL + "\n", ""},
-		{"build error", []string{"./testdata/broken"}, 1, "", "micro: building ./testdata/broken: exit status 1\n"},
-		{"no such package", []string{"./testdata/none"}, 1, "", "micro: building ./testdata/none:"},
+			`args=["7" "--server" "x"] NATS_URL=` + srv.URL + " NATSMUX_LOG_FORMAT=text\n", "", ""},
+		{"a directory without ./", []string{"-s", srv.URL, "testdata/exitcode", "3"}, 3, `args=["3"]`, "", ""},
+		{"a file", []string{"-s", srv.URL, "./testdata/exitcode/main.go", "4"}, 4, `args=["4"]`, "", ""},
+		{"the log format", []string{"-s", srv.URL, "--log-format", "JSON", "./testdata/exitcode", "0"}, 0, "NATSMUX_LOG_FORMAT=JSON\n", "", ""},
+		{"the log format from the environment", []string{"-s", srv.URL, "./testdata/exitcode", "0"}, 0, "NATSMUX_LOG_FORMAT=json\n", "", "json"},
+		{"micro run's own log in the format", []string{"--log-format", "json", "./testdata/exitcode", "0"}, 0, "NATSMUX_LOG_FORMAT=json\n",
+			`"level":"WARN","msg":"no NATS server configured or running; started an embedded nats-server`, ""},
+		{"build error", []string{"./testdata/broken"}, 1, "", "micro: building ./testdata/broken: exit status 1\n", ""},
+		{"no such package", []string{"./testdata/none"}, 1, "", "micro: building ./testdata/none:", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := invocation{timeout: buildTimeout}.run(t, append([]string{"run"}, tt.args...)...)
+			t.Setenv(app.LogFormatEnv, tt.env)
+			r := invocation{timeout: buildTimeout, defaultURL: "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))}.
+				run(t, append([]string{"run"}, tt.args...)...)
 			r.check(t, tt.code, tt.stdout, tt.stderr)
 		})
 	}
@@ -67,12 +77,7 @@ func TestRunForwardsSignals(t *testing.T) {
 // info and stats reach it, and Ctrl-C stops it all gracefully.
 func TestRunMinimalExample(t *testing.T) {
 	skipInShortMode(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "nats://" + ln.Addr().String()
-	_ = ln.Close()
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 
 	in := invocation{signals: make(chan os.Signal, 1), defaultURL: url, timeout: buildTimeout}
 	p := in.start(t, "run", "../../examples/minimal")
@@ -100,12 +105,42 @@ func TestRunMinimalExample(t *testing.T) {
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit code %d; stderr: %s", code, &p.stderr)
 	}
-	if !strings.Contains(p.stderr.String(), "services stopped") {
-		t.Errorf("the example did not stop gracefully; stderr:\n%s", &p.stderr)
+	// micro run's lines and the service's share one format.
+	for _, want := range []string{`level=WARN msg="no NATS server configured or running; started an embedded nats-server`,
+		`level=INFO msg="service ready" service=demo-service`, `level=INFO msg="services stopped"`} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, &p.stderr)
+		}
 	}
 	if nc, err := nats.Connect(url, nats.NoReconnect()); err == nil {
 		nc.Close()
 		t.Error("the embedded server runs on after micro run")
+	}
+}
+
+// TestRunChecksThePackageFirst: a package that is not one main package is
+// a usage error, found before a server starts or anything is built.
+func TestRunChecksThePackageFirst(t *testing.T) {
+	url := "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	tests := []struct {
+		name, pkg, stderr string
+	}{
+		{"a library", "../../binding", "micro: ../../binding is package binding, not a main package: micro run builds and runs programs\n" +
+			"Run 'micro run --help' for usage.\n"},
+		{"several packages", "../../examples/...", "micro: ../../examples/... names 7 packages; micro run runs one main package\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := invocation{defaultURL: url, timeout: buildTimeout}.run(t, "run", tt.pkg)
+			r.check(t, exitUsage, "", tt.stderr)
+			if strings.Contains(r.stderr, "embedded") {
+				t.Errorf("started a server first:\n%s", r.stderr)
+			}
+			if nc, err := nats.Connect(url, nats.NoReconnect()); err == nil {
+				nc.Close()
+				t.Error("a server runs at the default URL")
+			}
+		})
 	}
 }
 

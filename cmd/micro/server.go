@@ -5,11 +5,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 )
 
 func (c *cli) serverCommand() *cobra.Command {
-	var o app.ServerOptions
+	var o devserver.Options
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a NATS server for development until interrupted",
@@ -22,7 +22,7 @@ says otherwise. A port of -1 picks a free one.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			signals, stop := c.signals()
 			defer stop()
-			srv, err := app.StartServer(o)
+			srv, err := devserver.Start(o)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/nats-io/nats.go"
@@ -228,7 +227,7 @@ func renderTop(w io.Writer, rows []topRow) error {
 				strconv.FormatInt(r.load.InFlight, 10), strconv.FormatUint(r.load.Shed, 10)}
 		}
 		id := r.id[:min(len(r.id), topIDLength)]
-		t.row(append([]string{escapeControl(r.service), escapeControl(id), escapeControl(r.endpoint),
+		t.row(append([]string{r.service, id, r.endpoint,
 			formatRate(r.rate), formatRate(r.errPct)}, append(load, sparkline(r.trend))...)...)
 	}
 	return t.flush()
@@ -256,29 +255,6 @@ func sparkline(values []float64) string {
 		b.WriteRune(blocks[i])
 	}
 	return b.String()
-}
-
-// escapeControl shows control characters in text from services as Go
-// escapes, so that a service's name cannot move the cursor, recolour the
-// terminal or reverse the text around it.
-func escapeControl(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // topWatch polls STATS and keeps the order of the rows. Only poll runs
@@ -349,7 +325,7 @@ func (w *topWatch) plain(ctx context.Context, out io.Writer, count int) error {
 		}
 		_, _ = fmt.Fprintln(out, w.title(rows))
 		if err != nil {
-			_, _ = fmt.Fprintln(out, "error:", escapeControl(err.Error()))
+			_, _ = fmt.Fprintln(out, "error:", printable(err.Error()))
 		}
 		if err := renderTop(out, rows); err != nil {
 			return err
@@ -425,7 +401,7 @@ func (m *topModel) View() tea.View {
 	b.WriteString(m.watch.title(m.rows) + "\n")
 	switch {
 	case m.err != nil:
-		b.WriteString("error: " + escapeControl(m.err.Error()) + "\n")
+		b.WriteString("error: " + printable(m.err.Error()) + "\n")
 	case !m.ready:
 		b.WriteString("looking...\n")
 	}

@@ -109,22 +109,6 @@ func TestSparkline(t *testing.T) {
 	}
 }
 
-func TestEscapeControl(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"orders", "orders"},
-		{"caf\u00e9 ✓", "caf\u00e9 ✓"},
-		{"evil\x1b[2J\x1b[31m", `evil\x1b[2J\x1b[31m`},
-		{"line\nbreak\r\ttab", `line\nbreak\r\ttab`},
-		{"c1\u0085\u009b", `c1\u0085\u009b`},
-		{"bidi\u202egnp.exe", `bidi\u202egnp.exe`},
-	}
-	for _, tt := range tests {
-		if got := escapeControl(tt.in); got != tt.want {
-			t.Errorf("escapeControl(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestTopHostileService: a service that names itself with escape sequences
 // reaches the table escaped.
 func TestTopHostileService(t *testing.T) {

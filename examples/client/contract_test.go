@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/natsmux/natsmux/app"
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -16,7 +15,7 @@ import (
 func TestContract(t *testing.T) {
 	srv := microtest.NewServer(t)
 	cfg, r := service()
-	exampletest.Start(t, srv, app.Service{Config: cfg, Router: r})
+	microtest.Serve(t, srv.Connect(t), app.Service{Config: cfg, Router: r})
 	microtest.CheckContract(t, srv.Connect(t), serviceName,
 		microtest.WithExamples("check", `{"sku":"tea","qty":2}`),
 		microtest.WithExamples("recount", `{"warehouse":"north"}`))

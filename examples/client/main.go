@@ -40,6 +40,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/client"
 	"github.com/natsmux/natsmux/micro"
@@ -125,16 +126,18 @@ func recount(ctx context.Context, _ *Recount) (*Counted, error) {
 // the service.
 func run(ctx context.Context, out io.Writer) (err error) {
 	var conn app.ConnOptions
-	conn.LoadEnv() // NATS_URL and the other variables natscli reads
-	nc, srv, err := app.ConnectOrStart(conn, app.DefaultURL, slog.Default(), nats.Name(serviceName))
+	// NATS_URL and the other variables natscli reads, then its context.
+	if err := conn.Load(); err != nil {
+		return err
+	}
+	nc, stopServer, err := app.ConnectOrStart(conn, app.DefaultURL, devserver.StartAt, slog.Default(), nats.Name(serviceName))
 	if err != nil {
 		return err
 	}
 	defer func() {
 		nc.Close()
-		if srv != nil {
-			srv.Shutdown()
-			srv.WaitForShutdown()
+		if stopServer != nil {
+			stopServer()
 		}
 	}()
 
@@ -251,9 +254,17 @@ func discover(ctx context.Context, c *client.Client, out io.Writer) error {
 	for _, st := range stats {
 		fmt.Fprintf(out, "stats: %s\n", st.Name)
 		for _, ep := range st.Endpoints {
-			fmt.Fprintf(out, "  %s: %d requests, %d errors (last %q), average %s\n", ep.Name,
-				ep.NumRequests, ep.NumErrors, ep.LastError, ep.AverageProcessingTime.Round(time.Microsecond))
+			fmt.Fprintf(out, "  %s: %s, %s (last %q), average %s\n", ep.Name, count(ep.NumRequests, "request"),
+				count(ep.NumErrors, "error"), ep.LastError, ep.AverageProcessingTime.Round(time.Microsecond))
 		}
 	}
 	return nil
+}
+
+// count says how many of noun there are: "1 request", "2 requests".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -45,7 +45,7 @@ info: inventory, "Stock levels"
   recount on inventory.recount, queue group q, idempotent false, takes {"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"#/$defs/Recount","$defs":{"Recount":{"properties":{"warehouse":{"type":"string","minLength":1}},"type":"object","required":["warehouse"]}}}
 stats: inventory
   check: 3 requests, 2 errors (last "404:no item plum"), average <duration>
-  recount: 1 requests, 1 errors (last "504:timeout"), average <duration>
+  recount: 1 request, 1 error (last "504:timeout"), average <duration>
 `
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)

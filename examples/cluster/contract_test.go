@@ -3,7 +3,6 @@ package main
 import (
 	"testing"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -11,6 +10,7 @@ import (
 // publish, and agree on it (see docs/contracts.md).
 func TestContract(t *testing.T) {
 	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service("node-1"), service("node-2"))
+	microtest.Serve(t, srv.Connect(t), service("node-1"))
+	microtest.Serve(t, srv.Connect(t), service("node-2"))
 	microtest.CheckContract(t, srv.Connect(t), serviceName)
 }

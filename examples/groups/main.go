@@ -24,11 +24,12 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/micro"
 )
 
 func main() {
-	app.Main(service(newStore()))
+	app.New(devserver.Fallback()).Main(service(newStore()))
 }
 
 // service returns the orders service over s.

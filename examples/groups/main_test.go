@@ -10,7 +10,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
+	"github.com/natsmux/natsmux"
+	"github.com/natsmux/natsmux/client"
 	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
@@ -20,13 +21,26 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// startService runs the service as main does, against a test server, and
+// startService serves the service, as main does, on a test server, and
 // returns a client connection.
 func startService(t *testing.T) *nats.Conn {
 	t.Helper()
-	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service(newStore()))
-	return srv.Connect(t)
+	nc := microtest.NewServer(t).Connect(t)
+	microtest.Serve(t, nc, service(newStore()))
+	return nc
+}
+
+// TestUnknownOrder is the test of an error reply that docs/testing.md
+// shows.
+func TestUnknownOrder(t *testing.T) {
+	nc := microtest.NewServer(t).Connect(t)
+	microtest.Serve(t, nc, service(newStore()))
+
+	reply := microtest.Request(t, nc, "orders.9.get", nil)
+	var e *natsmux.Error
+	if err := client.ResponseError(reply); !errors.As(err, &e) || e.Code != 404 {
+		t.Fatalf("got %v, want a 404", err)
+	}
 }
 
 func TestRequests(t *testing.T) {

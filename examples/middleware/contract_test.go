@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -12,6 +11,6 @@ import (
 // docs/contracts.md).
 func TestContract(t *testing.T) {
 	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service(slog.New(slog.DiscardHandler)))
+	microtest.Serve(t, srv.Connect(t), service(slog.New(slog.DiscardHandler)))
 	microtest.CheckContract(t, srv.Connect(t), "jobs")
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/middleware"
 )
@@ -39,8 +40,7 @@ const (
 func main() {
 	// One JSON line per record, for the requests and the runner's own news.
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(logger)
-	app.Main(service(logger))
+	app.New(devserver.Fallback(), app.WithLogger(logger)).Main(service(logger))
 }
 
 // service returns the jobs service, logging its requests to logger.

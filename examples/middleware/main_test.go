@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/internal/testutil"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
@@ -61,10 +60,10 @@ func (b *logBuffer) find(t *testing.T, requestID string) map[string]any {
 // its logs in a buffer, and returns a client connection and the buffer.
 func startService(t *testing.T) (*nats.Conn, *logBuffer) {
 	t.Helper()
-	srv := microtest.NewServer(t)
+	nc := microtest.NewServer(t).Connect(t)
 	logs := &logBuffer{}
-	exampletest.Start(t, srv, service(slog.New(slog.NewJSONHandler(logs, nil))))
-	return srv.Connect(t), logs
+	microtest.Serve(t, nc, service(slog.New(slog.NewJSONHandler(logs, nil))))
+	return nc, logs
 }
 
 // codeOf returns the reply's error code and description, or 0 and its

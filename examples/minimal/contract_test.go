@@ -3,7 +3,6 @@ package main
 import (
 	"testing"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -11,6 +10,6 @@ import (
 // docs/contracts.md).
 func TestContract(t *testing.T) {
 	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service())
+	microtest.Serve(t, srv.Connect(t), service())
 	microtest.CheckContract(t, srv.Connect(t), "demo-service")
 }

@@ -16,11 +16,16 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/micro"
 )
 
 func main() {
-	app.Main(service())
+	// devserver.Fallback: without NATS_URL and with no server on
+	// nats://127.0.0.1:4222, run an embedded one. For development only: a
+	// production service calls app.Main(service()), which links no server
+	// and starts none.
+	app.New(devserver.Fallback()).Main(service())
 }
 
 // service returns the demo service: a group demo with one endpoint, echo,

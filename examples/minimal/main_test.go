@@ -7,7 +7,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -16,13 +15,23 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// TestWalkthrough runs the service as main does, against a test server,
-// and checks what the seed's walkthrough shows: the echo, and the service
-// in PING, INFO and STATS.
+// TestEcho is the test that docs/getting-started.md shows.
+func TestEcho(t *testing.T) {
+	nc := microtest.NewServer(t).Connect(t)
+	microtest.Serve(t, nc, service())
+
+	reply := microtest.Request(t, nc, "demo.ECHO", []byte("Hello, world!"))
+	if string(reply.Data) != "Hello, world!" {
+		t.Fatalf("got %q", reply.Data)
+	}
+}
+
+// TestWalkthrough serves the service, as main does, on a test server, and
+// checks what the seed's walkthrough shows: the echo, and the service in
+// PING, INFO and STATS.
 func TestWalkthrough(t *testing.T) {
-	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service())
-	nc := srv.Connect(t)
+	nc := microtest.NewServer(t).Connect(t)
+	microtest.Serve(t, nc, service())
 
 	for _, payload := range []string{"Hello, world!", "", "second"} {
 		if reply := microtest.Request(t, nc, "demo.ECHO", []byte(payload)); string(reply.Data) != payload {
@@ -45,9 +54,9 @@ func TestWalkthrough(t *testing.T) {
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("INFO (-want +got):\n%s", diff)
 	}
-	stats, err := micro.DiscoverStats(ctx, nc, micro.WithDiscoveryService("demo-service"))
-	if err != nil || len(stats) != 1 {
-		t.Fatalf("STATS: %v, %v", stats, err)
+	stats := microtest.DiscoverSettledStats(t, nc, "demo-service", 3)
+	if len(stats) != 1 {
+		t.Fatalf("STATS of %d instances, want 1", len(stats))
 	}
 	if ep := stats[0].Endpoints[0]; ep.NumRequests != 3 || ep.NumErrors != 0 {
 		t.Errorf("STATS: %d requests, %d errors; want 3, 0", ep.NumRequests, ep.NumErrors)

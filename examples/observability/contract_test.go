@@ -5,7 +5,6 @@ import (
 	"io"
 	"testing"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -25,6 +24,6 @@ func TestContract(t *testing.T) {
 		}
 	})
 	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service(tel))
+	microtest.Serve(t, srv.Connect(t), service(tel))
 	microtest.CheckContract(t, srv.Connect(t), serviceName)
 }

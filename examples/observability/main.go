@@ -44,6 +44,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/middleware"
 )
@@ -94,7 +95,7 @@ func run(ctx context.Context, out sinks) (err error) {
 		defer cancel()
 		err = errors.Join(err, tel.traces.Shutdown(flush), tel.metrics.Shutdown(flush))
 	}()
-	return app.Run(ctx, []app.Service{service(tel)}, app.WithLogger(tel.logger))
+	return app.Run(ctx, []app.Service{service(tel)}, app.WithLogger(tel.logger), devserver.Fallback())
 }
 
 // telemetry holds the OpenTelemetry SDK's providers and the logger.

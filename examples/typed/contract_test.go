@@ -3,7 +3,6 @@ package main
 import (
 	"testing"
 
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/microtest"
 )
 
@@ -13,6 +12,6 @@ import (
 // valid booking; the invalid requests are variants of it.
 func TestContract(t *testing.T) {
 	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service())
+	microtest.Serve(t, srv.Connect(t), service())
 	microtest.CheckContract(t, srv.Connect(t), "hotel", microtest.WithExamples("book", booking(t, nil)))
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/app"
+	"github.com/natsmux/natsmux/app/devserver"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/micro"
 )
@@ -36,7 +37,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	app.Main(service())
+	app.New(devserver.Fallback()).Main(service())
 }
 
 // registerRules adds the rules of our own that Booking's tags use. Rules

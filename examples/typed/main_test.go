@@ -13,7 +13,6 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/client"
-	"github.com/natsmux/natsmux/internal/exampletest"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -26,13 +25,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// startService runs the service as main does, against a test server, and
+// startService serves the service, as main does, on a test server, and
 // returns a client connection.
 func startService(t *testing.T) *nats.Conn {
 	t.Helper()
-	srv := microtest.NewServer(t)
-	exampletest.Start(t, srv, service())
-	return srv.Connect(t)
+	nc := microtest.NewServer(t).Connect(t)
+	microtest.Serve(t, nc, service())
+	return nc
 }
 
 // booking is a valid booking with some fields replaced, as JSON.

@@ -1,5 +1,5 @@
 // Command exitcode is run by the tests of micro run: it prints its
-// arguments and NATS_URL, then exits with the code its first argument
+// arguments, NATS_URL and NATSMUX_LOG_FORMAT, then exits with the code its first argument
 // names or, without arguments, waits to be ended by a signal.
 package main
 
@@ -11,7 +11,7 @@ import (
 )
 
 func main() {
-	fmt.Printf("args=%q NATS_URL=%s\n", os.Args[1:], os.Getenv("NATS_URL"))
+	fmt.Printf("args=%q NATS_URL=%s NATSMUX_LOG_FORMAT=%s\n", os.Args[1:], os.Getenv("NATS_URL"), os.Getenv("NATSMUX_LOG_FORMAT"))
 	if len(os.Args) < 2 {
 		time.Sleep(time.Hour)
 	}
