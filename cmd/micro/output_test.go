@@ -60,15 +60,15 @@ func TestTerminalOutputIsEscaped(t *testing.T) {
 	r := natsmux.NewRouter()
 	r.Route("evil", func(r *natsmux.Router) {
 		r.HandleFunc("fail", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-			return nil, natsmux.NewError(400, "bad "+req.Param("x")) // a parameter planted in last_error
-		}, natsmux.WithSubject("fail.{x}"), natsmux.WithMetadata(map[string]string{"note": hostile}))
+			return nil, natsmux.NewError(400, "bad "+string(req.Data)) // a caller's payload planted in last_error
+		}, natsmux.WithMetadata(map[string]string{"note": hostile}))
 		r.HandleFunc("echo", func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
 			return &natsmux.Response{Header: nats.Header{"X-Evil": {hostile + "\xff"}}, Data: req.Data}, nil
 		})
 	})
 	addService(t, nc, micro.Config{Name: "evil", Version: "1.0.0", Description: "evil " + hostile,
 		Metadata: map[string]string{"team" + hostile: hostile}}, r)
-	microtest.Request(t, nc, "evil.fail."+hostile, nil)
+	microtest.Request(t, nc, "evil.fail", []byte(hostile))
 	microtest.DiscoverSettledStats(t, nc, "evil", 1)
 
 	s := []string{"-s", srv.URL}
@@ -81,7 +81,7 @@ func TestTerminalOutputIsEscaped(t *testing.T) {
 	}{
 		{"payload on a terminal", invocation{terminal: true}, []string{"request", "evil.echo", hostile + "\xff"}, 0, hostileEscaped + `\xff` + "\n", ""},
 		{"reply headers", invocation{}, []string{"request", "--reply-headers", "evil.echo", "x"}, 0, "x", "X-Evil: " + hostileEscaped + `\xff` + "\n"},
-		{"error description", invocation{}, []string{"request", "evil.fail." + hostile}, 3, "",
+		{"error description", invocation{}, []string{"request", "evil.fail", hostile}, 3, "",
 			"micro: service error 400: bad " + hostileEscaped + "\n"},
 		{"info table", invocation{}, []string{"info", "-o", "table"}, 0, "Description: evil " + hostileEscaped + "\nMetadata:    team" + hostileEscaped + "=" + hostileEscaped, ""},
 		{"info endpoint metadata", invocation{}, []string{"info", "-o", "table"}, 0, "note=" + hostileEscaped + "\n", ""},
