@@ -9,12 +9,6 @@ SOAK      ?= 60s
 # @asyncapi/parser for `make interop`, the version asyncapi/interop_test.go installs itself
 ASYNCAPI_PARSER = 3.6.3
 
-# package:FuzzTarget pairs run by `make fuzz`
-FUZZ_TARGETS = .:FuzzParseTemplate .:FuzzHeaderCarrier \
-	./micro:FuzzResponseError ./micro:FuzzCallerTimeout \
-	./binding:FuzzDecode ./binding:FuzzFieldErrors ./client:FuzzResponseError \
-	./cmd/micro:FuzzParseHeader ./cmd/micro:FuzzOutputFormat ./cmd/micro:FuzzPrintable
-
 .DEFAULT_GOAL := help
 
 .PHONY: help
@@ -70,9 +64,10 @@ soak: ## Steady mixed load, failovers and hedging for SOAK each (default 60s), t
 	$(GO) test -run '^(TestSoak|TestResilientNodeFailure|TestSuperclusterFailover|TestHedgingSlowInstance)$$' -v -count 1 -timeout 20m ./internal/scaletest -args -soak=$(SOAK)
 
 .PHONY: fuzz
-fuzz: ## Each fuzz target for FUZZTIME (default 10s)
-	@set -e; for target in $(FUZZ_TARGETS); do \
-		pkg=$${target%%:*}; name=$${target#*:}; \
-		echo "== $$name ($$pkg)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+fuzz: ## Every fuzz target of every package (found by go test -list) for FUZZTIME each (default 10s)
+	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(PKGS)); do \
+		for name in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$name ($$pkg)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
 	done

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/natsmux/natsmux/internal/adr32"
+	"github.com/natsmux/natsmux/micro"
 )
 
 // FuzzParseTemplate feeds arbitrary subject templates to the parser and to
@@ -29,6 +30,14 @@ func FuzzParseTemplate(f *testing.F) {
 			}
 			if !strings.HasPrefix(panicked, `natsmux: Handle("ep"): `) || !strings.Contains(panicked, err.Error()) {
 				t.Errorf("Handle with the rejected template %q: panic %q, want the parser's error %q", template, panicked, err)
+			}
+			return
+		}
+		if discovery := adr32.CheckDiscoveryOverlap(subject, micro.APIPrefix); discovery != nil {
+			// A valid template whose subject would receive discovery
+			// requests, such as {a}.{b}: Handle refuses it, saying why.
+			if !strings.Contains(panicked, discovery.Error()) {
+				t.Fatalf("Handle with %q, which overlaps discovery: panic %q, want %q", template, panicked, discovery)
 			}
 			return
 		}
