@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
+
 	"github.com/natsmux/natsmux/internal/adr32"
 	"github.com/natsmux/natsmux/micro"
 )

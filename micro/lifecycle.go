@@ -95,7 +95,6 @@ func (s *service) stop() error {
 	return errors.Join(errs...)
 }
 
-
 func (s *service) finish() {
 	s.running.Wait()
 	s.watchdog.close()
