@@ -55,24 +55,28 @@ func TestErrorQueueBounded(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	caller := connect(t, ns)
-	const storm = 100_000
-	for range storm {
-		// No reply subject: refused, and each refusal is reported.
-		if err := caller.Publish("e", nil); err != nil {
+	const storm, batch = 100_000, 10_000
+	for sent := batch; sent <= storm; sent += batch {
+		// No reply subject: refused, and each refusal is reported. In
+		// batches, so that the subscription's buffer (64k messages) holds
+		// them all.
+		for range batch {
+			if err := caller.Publish("e", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := caller.Flush(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := caller.Flush(); err != nil {
-		t.Fatal(err)
+		deadline := time.Now().Add(10 * time.Second)
+		for svc.Stats().Endpoints[0].NumErrors < sent {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d refusals counted", svc.Stats().Endpoints[0].NumErrors, sent)
+			}
+			time.Sleep(time.Millisecond) // the stats cannot be awaited
+		}
 	}
 	q := &svc.(*service).callbacks
-	deadline := time.Now().Add(10 * time.Second)
-	for svc.Stats().Endpoints[0].NumErrors < storm {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d refusals counted", svc.Stats().Endpoints[0].NumErrors, storm)
-		}
-		time.Sleep(time.Millisecond) // the stats cannot be awaited
-	}
 	q.mu.Lock()
 	queued, dropped := len(q.queue), q.dropped
 	q.mu.Unlock()

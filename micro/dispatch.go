@@ -3,6 +3,7 @@ package micro
 import (
 	"context"
 	"errors"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -12,33 +13,46 @@ import (
 // How an endpoint runs its handlers, and why (docs/micro.md has the numbers).
 //
 // Handing every message to another goroutine costs about a quarter of a raw
-// responder's throughput on a small machine, so the dispatcher keeps the fast
-// path inline: one goroutine, the leader, receives a message and runs the
-// handler itself. Two things make it hand messages to goroutines of their
-// own instead (spread mode):
+// responder's throughput on a small machine, so an endpoint's handlers run
+// on the goroutines that receive its messages: a receiver takes the next
+// message and serves it itself. How many receivers there are is the whole
+// design:
 //
-//   - Calls that block. A call still running after handoffAfter holds up
-//     every message behind it until the service's watchdog notices and makes
-//     a new leader (as the Go scheduler hands off a P when a goroutine
-//     blocks in a system call), so each such call stalls the endpoint for
-//     about stallCost. The dispatcher adds up the stall that the calls of
-//     the last few windows cost or would have cost inline, as a share of
-//     wall time: above spreadAbove it spreads, below inlineBelow it goes
-//     back inline. A rare slow call (one in a thousand) costs a few percent
-//     and stays inline; one in a hundred, or a heavy tail, spreads. The mix
-//     decides, not an average that a minority of slow calls cannot move.
-//   - Handlers that compute for a while (a smoothed time of the calls that
-//     do not block above slowEnter): a goroutine is noise next to them, and
-//     several run in parallel on several cores.
+//   - Inline mode: one receiver, the leader, while calls are fast. A call
+//     still running after handoffAfter holds up the messages behind it, so
+//     the service's watchdog, which looks every watchdogTick while leaders
+//     are busy, starts another receiver, as the Go scheduler hands off a P
+//     when a goroutine blocks in a system call; the old leader leaves once
+//     its call returns.
+//   - Spread mode: as many receivers as calls in flight, plus one waiting
+//     for the next message, and at most idleReceivers waiting. A receiver
+//     that takes a message when no other waits starts one before it serves
+//     the message, so a slow call never holds up the next; one that finds
+//     enough others waiting when its call returns leaves. Receivers live on
+//     from message to message, so a message costs the wake-up of a parked
+//     goroutine, not a new goroutine and its stack growth.
 //
-// A slot is taken before a message is received, so at most maxConcurrency
-// handlers run and, at the limit, messages wait in the subscription's pending
-// buffer, where its pending limits apply.
+// Each stalled inline call costs about stallCost of the endpoint's time. The
+// dispatcher adds up the stall that the calls of the last few windows cost,
+// or would have cost inline, as a share of wall time: above spreadAbove it
+// spreads, below inlineBelow it goes back inline. A rare slow call (one in a
+// thousand) costs a few percent and stays inline; one in a hundred, or a
+// heavy tail, spreads. Handlers that compute for a while (a smoothed time of
+// the calls that do not block above slowEnter) spread too, so that several
+// run in parallel on several cores.
+//
+// An endpoint never has more than maxConcurrency receivers, so at most that
+// many handlers run; at the limit no one receives, and messages wait in the
+// subscription's pending buffer, where its pending limits apply.
 const (
 	handoffAfter = 100 * time.Microsecond
 	stallCost    = handoffAfter + watchdogTick/2
 	slowEnter    = 40 * time.Microsecond
 	slowExit     = 20 * time.Microsecond
+
+	// idleReceivers bounds the receivers waiting for a message in spread
+	// mode; the rest leave as their calls return.
+	idleReceivers = 4
 
 	// stallWindow is how often the stall share is folded into its average.
 	stallWindow = 10 * time.Millisecond
@@ -58,49 +72,59 @@ type dispatcher struct {
 	svc *service
 	ep  *Endpoint
 	sub *nats.Subscription
+	max int32 // receivers at most: the endpoint's concurrency limit
 
-	slots      chan struct{} // one token per running handler or waiting leader
-	concurrent bool          // maxConcurrency > 1
-
-	spread atomic.Bool // hand every message to its own goroutine
+	receivers atomic.Int32 // goroutines that receive and serve
+	waiting   atomic.Int32 // receivers waiting for a message
+	spread    atomic.Bool  // keep a receiver waiting at all times
 
 	avgNanos    atomic.Int64 // smoothed time of the calls that do not block
 	stallNanos  atomic.Int64 // stall cost of the calls of the current window
 	windowEnd   atomic.Int64 // when the current window ends (ns since epoch)
 	stallShare  atomic.Int64 // smoothed stall share of wall time, in 1/1024ths
-	promotions  atomic.Int64 // new leaders made by the watchdog, for tests
+	promotions  atomic.Int64 // receivers started by the watchdog, for tests
 	modeChanges atomic.Int64 // switches between inline and spread, for tests
 
 	// inlineSince is when the leader's current inline call started (ns since
-	// epoch), 0 when it runs none. The watchdog swaps it to 0 to depose the
-	// leader; the leader swaps it to 0 to stay leader. One of them wins.
+	// epoch), 0 when it runs none. The watchdog swaps it to 0 when it starts
+	// another receiver; the leader swaps it to 0 to stay leader. One of them
+	// wins.
 	inlineSince atomic.Int64
 }
 
 func newDispatcher(svc *service, ep *Endpoint, sub *nats.Subscription, maxConcurrency int) *dispatcher {
-	return &dispatcher{
-		svc:        svc,
-		ep:         ep,
-		sub:        sub,
-		slots:      make(chan struct{}, maxConcurrency),
-		concurrent: maxConcurrency > 1,
+	return &dispatcher{svc: svc, ep: ep, sub: sub, max: int32(min(maxConcurrency, math.MaxInt32))}
+}
+
+// reserve counts one more receiver, unless the endpoint has its maximum.
+func (d *dispatcher) reserve() bool {
+	for {
+		n := d.receivers.Load()
+		if n >= d.max {
+			return false
+		}
+		if d.receivers.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
 }
 
-func (d *dispatcher) start() {
+// launch starts a receiver that reserve counted.
+func (d *dispatcher) launch() {
 	d.svc.running.Add(1)
-	go d.lead()
+	go d.receive()
 }
 
-// lead receives and serves messages until the subscription is closed or the
-// leader is deposed.
-func (d *dispatcher) lead() {
+// receive takes messages and serves them until the subscription is closed
+// or the receiver is no longer needed.
+func (d *dispatcher) receive() {
 	defer d.svc.running.Done()
+	defer d.receivers.Add(-1)
 	for {
-		d.slots <- struct{}{}
+		d.waiting.Add(1)
 		msg, err := d.sub.NextMsgWithContext(context.Background())
+		d.waiting.Add(-1)
 		if err != nil {
-			<-d.slots
 			if errors.Is(err, nats.ErrSlowConsumer) || errors.Is(err, nats.ErrNoResponders) {
 				// Reported through the connection's error handler, or a
 				// status message; the subscription carries on.
@@ -108,41 +132,49 @@ func (d *dispatcher) lead() {
 			}
 			return
 		}
-		if d.concurrent && d.spread.Load() {
-			d.svc.running.Add(1)
-			go d.work(msg)
-			continue
-		}
-		start := time.Now()
-		since := int64(start.Sub(epoch))
-		d.inlineSince.Store(since)
-		d.svc.watchdog.alert()
-		d.serve(msg, start)
-		<-d.slots
-		if !d.inlineSince.CompareAndSwap(since, 0) {
-			return // deposed: a new leader took over during the call
+		if !d.handle(msg) {
+			return
 		}
 	}
 }
 
-// promote makes a new leader if the leader's inline call started at or
-// before cutoff, and reports whether the leader runs a call at all.
+// handle serves msg and reports whether the receiver should go on.
+func (d *dispatcher) handle(msg *nats.Msg) bool {
+	start := time.Now()
+	if d.spread.Load() {
+		if d.waiting.Load() == 0 && d.reserve() {
+			d.launch() // someone to take the next message while this one is served
+		}
+		d.serve(msg, start)
+		return d.waiting.Load() < idleReceivers
+	}
+	since := int64(start.Sub(epoch))
+	d.inlineSince.Store(since)
+	d.svc.watchdog.alert()
+	d.serve(msg, start)
+	// Another receiver took over during the call, or stored a call of its
+	// own since (after spread mode): this one leaves.
+	return d.inlineSince.CompareAndSwap(since, 0)
+}
+
+// promote starts another receiver if the leader's inline call started at or
+// before cutoff and the endpoint may have one more, and reports whether the
+// leader runs a call at all.
 func (d *dispatcher) promote(cutoff int64) (busy bool) {
 	since := d.inlineSince.Load()
 	if since == 0 {
 		return false
 	}
-	if since <= cutoff && d.inlineSince.CompareAndSwap(since, 0) {
-		d.promotions.Add(1)
-		d.start()
+	if since > cutoff || !d.reserve() {
+		return true
 	}
+	if !d.inlineSince.CompareAndSwap(since, 0) {
+		d.receivers.Add(-1) // the call returned meanwhile
+		return true
+	}
+	d.promotions.Add(1)
+	d.launch()
 	return true
-}
-
-func (d *dispatcher) work(msg *nats.Msg) {
-	defer d.svc.running.Done()
-	d.serve(msg, time.Now())
-	<-d.slots
 }
 
 // serve runs the handler for one message and records the outcome.

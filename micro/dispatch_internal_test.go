@@ -15,7 +15,7 @@ type simulation struct {
 }
 
 func newSimulation() *simulation {
-	return &simulation{d: &dispatcher{concurrent: true}, clock: epoch.Add(time.Hour)}
+	return &simulation{d: &dispatcher{max: 256}, clock: epoch.Add(time.Hour)}
 }
 
 // run feeds calls that start every interval and take work(i) each.

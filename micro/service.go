@@ -242,7 +242,8 @@ func (s *service) addEndpoint(name, subject string, handler Handler, st adr32.Se
 	s.endpoints = append(s.endpoints, ep)
 	d := newDispatcher(s, ep, sub, st.MaxConcurrency)
 	s.watchdog.watch(d)
-	d.start()
+	d.reserve()
+	d.launch()
 	return nil
 }
 
