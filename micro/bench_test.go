@@ -129,6 +129,8 @@ var mixes = []struct {
 	name string
 	mix  loadgen.Mix
 }{
+	{"echo", loadgen.Mix{}},
+	{"all-1ms", loadgen.Mix{Every: 1, Slow: time.Millisecond}},
 	{"1in2-1ms", loadgen.Mix{Every: 2, Slow: time.Millisecond}},
 	{"1in5-200us", loadgen.Mix{Every: 5, Slow: 200 * time.Microsecond}},
 	{"1in10-1ms", loadgen.Mix{Every: 10, Slow: time.Millisecond}},

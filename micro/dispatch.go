@@ -24,13 +24,13 @@ import (
 //     are busy, starts another receiver, as the Go scheduler hands off a P
 //     when a goroutine blocks in a system call; the old leader leaves once
 //     its call returns.
-//   - Spread mode: as many receivers as calls in flight, plus one waiting
-//     for the next message, and at most idleReceivers waiting. A receiver
-//     that takes a message when no other waits starts one before it serves
-//     the message, so a slow call never holds up the next; one that finds
-//     enough others waiting when its call returns leaves. Receivers live on
-//     from message to message, so a message costs the wake-up of a parked
-//     goroutine, not a new goroutine and its stack growth.
+//   - Spread mode: as many receivers as calls in flight, plus at least one
+//     waiting for the next message. A receiver that takes a message when no
+//     other waits starts one before it serves the message, so a slow call
+//     never holds up the next; receivers in surplus leave slowly (see
+//     surplus). Receivers live on from message to message, so a message
+//     costs the wake-up of a parked goroutine, not a new goroutine and its
+//     stack growth.
 //
 // Each stalled inline call costs about stallCost of the endpoint's time. The
 // dispatcher adds up the stall that the calls of the last few windows cost,
@@ -50,9 +50,11 @@ const (
 	slowEnter    = 40 * time.Microsecond
 	slowExit     = 20 * time.Microsecond
 
-	// idleReceivers bounds the receivers waiting for a message in spread
-	// mode; the rest leave as their calls return.
+	// idleReceivers is how many receivers may wait for a message in spread
+	// mode even when few are busy; beyond that, and beyond as many as are
+	// busy, one receiver leaves every shrinkEvery.
 	idleReceivers = 4
+	shrinkEvery   = 10 * time.Millisecond
 
 	// stallWindow is how often the stall share is folded into its average.
 	stallWindow = 10 * time.Millisecond
@@ -76,6 +78,7 @@ type dispatcher struct {
 
 	receivers atomic.Int32 // goroutines that receive and serve
 	waiting   atomic.Int32 // receivers waiting for a message
+	lastLeft  atomic.Int64 // when a receiver last left as surplus (ns since epoch)
 	spread    atomic.Bool  // keep a receiver waiting at all times
 
 	avgNanos    atomic.Int64 // smoothed time of the calls that do not block
@@ -146,7 +149,7 @@ func (d *dispatcher) handle(msg *nats.Msg) bool {
 			d.launch() // someone to take the next message while this one is served
 		}
 		d.serve(msg, start)
-		return d.waiting.Load() < idleReceivers
+		return !d.surplus()
 	}
 	since := int64(start.Sub(epoch))
 	d.inlineSince.Store(since)
@@ -155,6 +158,22 @@ func (d *dispatcher) handle(msg *nats.Msg) bool {
 	// Another receiver took over during the call, or stored a call of its
 	// own since (after spread mode): this one leaves.
 	return d.inlineSince.CompareAndSwap(since, 0)
+}
+
+// surplus reports whether a receiver whose call returned should leave: more
+// receivers wait than idleReceivers and than are busy, and none has left for
+// shrinkEvery. Arrivals are bursty, so the number waiting swings; shrinking
+// at most at that pace, while growing at once, keeps a receiver that the
+// next burst needs from leaving, and stops the endpoint from paying for a
+// new goroutine, and its stack growth, per message.
+func (d *dispatcher) surplus() bool {
+	waiting := d.waiting.Load()
+	if waiting < idleReceivers || waiting <= d.receivers.Load()-waiting {
+		return false
+	}
+	now := int64(time.Since(epoch))
+	last := d.lastLeft.Load()
+	return now-last >= int64(shrinkEvery) && d.lastLeft.CompareAndSwap(last, now)
 }
 
 // promote starts another receiver if the leader's inline call started at or

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // simulation drives a dispatcher's mode statistics with calls on a
@@ -105,5 +107,67 @@ func TestModeReturnsInline(t *testing.T) {
 	s.run(25000, rate, fast)
 	if s.d.spread.Load() || s.d.modeChanges.Load() != before {
 		t.Errorf("three slow calls in a row flipped the mode %d times", s.d.modeChanges.Load()-before)
+	}
+}
+
+// TestReceiversFollowTheLoad: in spread mode a burst of calls that block
+// gets a receiver each, never more than the endpoint's limit, while fast
+// calls go on being served beside them; once the burst is over, the
+// receivers left over leave, down to a few.
+func TestReceiversFollowTheLoad(t *testing.T) {
+	ns := startServer(t)
+	nc := connect(t, ns)
+	svc, err := AddService(nc, Config{Name: "burst", Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop(); <-svc.Done() })
+	const limit, burst = 40, 60
+	release := make(chan struct{})
+	blocked := make(chan struct{}, burst)
+	err = svc.AddEndpoint("e", HandlerFunc(func(r Request) {
+		if string(r.Data()) == "block" {
+			blocked <- struct{}{}
+			<-release
+		}
+		_ = r.Respond(r.Data())
+	}), WithEndpointMaxConcurrency(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := svc.(*service).watchdog.dispatchers[0]
+	d.spread.Store(true) // as a mix of slow calls would make it
+
+	caller := connect(t, ns)
+	for range burst {
+		if err := caller.PublishRequest("e", nats.NewInbox(), []byte("block")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range limit - 1 { // one receiver stays free while it can
+		<-blocked
+	}
+	if n := d.receivers.Load(); n != limit {
+		t.Errorf("%d receivers for %d blocked calls, want the limit %d", n, limit-1, limit)
+	}
+	// At the limit the rest of the burst waits in the subscription.
+	release <- struct{}{}
+	<-blocked
+	if got := d.receivers.Load(); got > limit {
+		t.Errorf("%d receivers, above the limit %d", got, limit)
+	}
+	close(release)
+	for range burst - limit {
+		<-blocked
+	}
+	// Fast traffic afterwards: the surplus leaves, one every shrinkEvery.
+	deadline := time.Now().Add(10 * time.Second)
+	for d.receivers.Load() > 2*idleReceivers {
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d receivers after the burst", d.receivers.Load())
+		}
+		if _, err := caller.Request("e", []byte("fast"), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
