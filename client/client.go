@@ -84,7 +84,8 @@ func WithIdempotentSubjects(patterns ...string) Option {
 
 // New returns a client that sends its requests over nc. It returns an
 // error for a nil connection, a timeout that is not positive, a nil codec,
-// a nil middleware or an invalid idempotent subject pattern.
+// a negative schema refresh interval, a nil middleware or an invalid
+// idempotent subject pattern.
 func New(nc *nats.Conn, opts ...Option) (*Client, error) {
 	c := &Client{nc: nc, timeout: DefaultTimeout, codec: binding.JSONCodec{}, schemaCfg: schemaConfig{refresh: DefaultSchemaRefresh}}
 	for _, opt := range opts {

@@ -149,8 +149,9 @@ func TestSchemaValidationRequest(t *testing.T) {
 				if natsmux.CodeOf(local) != 400 || !errors.Is(local, client.ErrInvalidRequest) || errors.Is(remote, client.ErrInvalidRequest) {
 					t.Fatalf("local %v, remote %v", local, remote)
 				}
-				if len(binding.FieldErrors(local)) == 0 {
-					t.Fatalf("no field errors in %v", local)
+				fields := binding.FieldErrors(local)
+				if len(fields) == 0 || !slices.IsSortedFunc(fields, func(a, b binding.FieldError) int { return strings.Compare(a.Field, b.Field) }) {
+					t.Fatalf("field errors %+v of %v: want some, sorted by field", fields, local)
 				}
 				if diff := cmp.Diff(sortedFields(remote), sortedFields(local)); diff != "" {
 					t.Errorf("field errors (-service +client):\n%s", diff)
@@ -445,14 +446,35 @@ func TestSchemaWarnings(t *testing.T) {
 	}
 }
 
-// TestSchemaWarningLog: without WithSchemaWarnings, warnings go to
-// slog.Default() at Warn.
+// TestSchemaUntypedCallers: types that say nothing of their JSON are not
+// compared with the published schemas, and their calls are checked all
+// the same.
+func TestSchemaUntypedCallers(t *testing.T) {
+	e := newEnv(t, (&shop{}).router(), micro.Config{Name: "shop", Version: "1.0.0"})
+	var seen warnings
+	c := e.client(t, client.WithSchemaValidation(client.WithSchemaWarnings(seen.record)))
+	ctx := context.Background()
+	valid := json.RawMessage(`{"sku":"tea","qty":1}`)
+	if got, err := client.Call[json.RawMessage, any](ctx, c, "shop.order", &valid); err != nil || fmt.Sprint(*got) != "map[cents:100 sku:tea]" {
+		t.Errorf("a valid raw order: %v, %v", got, err)
+	}
+	invalid := json.RawMessage(`{"sku":"tea"}`)
+	if _, err := client.Call[json.RawMessage, any](ctx, c, "shop.order", &invalid); !errors.Is(err, client.ErrInvalidRequest) {
+		t.Errorf("an invalid raw order: %v", err)
+	}
+	if got := seen.all(); len(got) != 0 {
+		t.Errorf("warnings %+v", got)
+	}
+}
+
+// TestSchemaWarningLog: without a function of WithSchemaWarnings,
+// warnings go to slog.Default() at Warn.
 func TestSchemaWarningLog(t *testing.T) {
 	e := newEnv(t, (&shop{}).router(), micro.Config{Name: "shop", Version: "1.0.0"})
 	var out testutil.Buffer
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(&out, nil)))
-	c := e.client(t, client.WithSchemaValidation())
+	c := e.client(t, client.WithSchemaValidation(client.WithSchemaWarnings(nil)))
 	_, _ = client.Call[OrderLite, ReceiptText](context.Background(), c, "shop.order", &OrderLite{SKU: "tea"})
 	for _, part := range []string{"level=WARN", `msg="nats schema mismatch"`, "service=shop", "version=1.0.0", "endpoint=order",
 		`types="OrderLite -> ReceiptText"`, `request="qty: is now required"`, `response="cents: type integer may now be sent"`} {
