@@ -24,7 +24,7 @@ const MaxViolations = 100
 // service names field errors.
 type Violation struct {
 	// Path is the JSON path of the value: "items[2].sku" for a declared
-	// property of an array's item, "notes[key]" for a map's value, empty
+	// property of an array's item, "notes[gift]" for a map's value, empty
 	// for the payload itself. A missing required property or an unknown
 	// one is named by its own path.
 	Path string
