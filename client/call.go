@@ -18,6 +18,7 @@ type callConfig struct {
 	template    string
 	idempotent  *bool
 	replyHeader *nats.Header
+	validate    *bool
 }
 
 func newCallConfig(opts []CallOption) callConfig {
@@ -96,7 +97,11 @@ func Call[In, Out any](ctx context.Context, c *Client, subject string, in *In, o
 	h := make(nats.Header, len(cfg.header)+3)
 	addHeader(h, cfg.header)
 	h.Set(binding.ContentTypeHeader, ct)
-	reply, err := c.invoke(ctx, c.invocation(subject, data, h, &cfg), &cfg)
+	inv := c.invocation(subject, data, h, &cfg)
+	if inv.expect != nil {
+		inv.expect = expectationFor[In, Out]()
+	}
+	reply, err := c.invoke(ctx, inv, &cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -31,9 +31,11 @@ type Client struct {
 	discovery  []micro.DiscoveryOpt
 	middleware []Middleware
 	idempotent []string // subject patterns, from WithIdempotentSubjects
+	schemaCfg  schemaConfig
 
 	invoker Invoker                 // the middleware around send
 	learned atomic.Pointer[catalog] // endpoints, from LearnEndpoints
+	schemas *schemaCache            // published schemas, for checked calls
 }
 
 // Option configures a Client.
@@ -82,9 +84,10 @@ func WithIdempotentSubjects(patterns ...string) Option {
 
 // New returns a client that sends its requests over nc. It returns an
 // error for a nil connection, a timeout that is not positive, a nil codec,
-// a nil middleware or an invalid idempotent subject pattern.
+// a negative schema refresh interval, a nil middleware or an invalid
+// idempotent subject pattern.
 func New(nc *nats.Conn, opts ...Option) (*Client, error) {
-	c := &Client{nc: nc, timeout: DefaultTimeout, codec: binding.JSONCodec{}}
+	c := &Client{nc: nc, timeout: DefaultTimeout, codec: binding.JSONCodec{}, schemaCfg: schemaConfig{refresh: DefaultSchemaRefresh}}
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -95,6 +98,8 @@ func New(nc *nats.Conn, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("client: the timeout must be positive, got %s", c.timeout)
 	case c.codec == nil:
 		return nil, errors.New("client: nil codec")
+	case c.schemaCfg.refresh < 0:
+		return nil, fmt.Errorf("client: the schema refresh interval must not be negative, got %s", c.schemaCfg.refresh)
 	}
 	for i, mw := range c.middleware {
 		if mw == nil {
@@ -106,7 +111,8 @@ func New(nc *nats.Conn, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("client: idempotent subject %q: %w", p, err)
 		}
 	}
-	c.invoker = Chain(c.middleware...)(InvokerFunc(c.send))
+	c.schemas = newSchemaCache(c, c.schemaCfg)
+	c.invoker = Chain(c.middleware...)(c.schemas.middleware(InvokerFunc(c.send)))
 	return c, nil
 }
 
@@ -143,7 +149,7 @@ func (c *Client) Request(ctx context.Context, subject string, data []byte, heade
 // the client's configuration and INFO say about its subject.
 func (c *Client) invocation(subject string, data []byte, h nats.Header, cfg *callConfig) *Invocation {
 	inv := &Invocation{Subject: subject, Header: h, Data: data, Template: cfg.template}
-	learned := c.learned.Load().lookup(subject)
+	learned := lookupLearned(c.learned.Load(), subject)
 	if inv.Template == "" {
 		inv.Template = learned.template
 	}
@@ -154,6 +160,9 @@ func (c *Client) invocation(subject string, data []byte, h nats.Header, cfg *cal
 		inv.Idempotent = true
 	default:
 		inv.Idempotent = learned.idempotent
+	}
+	if c.schemas.checks(cfg) {
+		inv.expect = untyped // Call puts its types in
 	}
 	return inv
 }

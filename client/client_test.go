@@ -317,6 +317,8 @@ func TestNew(t *testing.T) {
 		{"nil connection", nil, nil, "client: nil connection"},
 		{"zero timeout", nc, []client.Option{client.WithTimeout(0)}, "client: the timeout must be positive, got 0s"},
 		{"nil codec", nc, []client.Option{client.WithCodec(nil)}, "client: nil codec"},
+		{"negative schema refresh", nc, []client.Option{client.WithSchemaValidation(client.WithSchemaRefresh(-time.Second))},
+			"client: the schema refresh interval must not be negative, got -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

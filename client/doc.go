@@ -42,6 +42,15 @@
 // the endpoint declares it in INFO (natsmux.WithIdempotent) and the client
 // learned it (LearnEndpoints).
 //
+// WithSchemaValidation (or WithValidation, per call) checks calls against
+// the JSON Schemas that endpoints publish in INFO, fetched at the first
+// checked call (or LoadSchemas) and again when a verdict may rest on a
+// schema the service has replaced: a request that breaks them fails
+// before it is sent with the 400 and field errors the service would have
+// answered with, a reply with a 502. Call also compares the caller's types
+// with the published schemas and reports a SchemaWarning when they
+// disagree.
+//
 // Ping, Info and Stats ask services about themselves (ADR-32 discovery)
 // through micro's discovery client, under the client's prefix
 // (WithPrefix), for at most the client's timeout and micro.DefaultDiscoveryMax

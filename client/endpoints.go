@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/internal/adr32"
@@ -55,17 +54,12 @@ func (c *Client) LearnEndpoints(ctx context.Context, opts ...micro.DiscoveryOpt)
 // learnedEndpoint is what the client knows of the endpoints on one
 // subscription subject.
 type learnedEndpoint struct {
-	pattern    string // the subject, wildcards included
 	template   string
 	idempotent bool
 }
 
-// catalog holds the learned endpoints: literal subjects in a map, those
-// with wildcards in a list, most specific first.
-type catalog struct {
-	literal  map[string]learnedEndpoint
-	wildcard []learnedEndpoint
-}
+// catalog holds the learned endpoints by subscription subject.
+type catalog = subjectIndex[learnedEndpoint]
 
 // newCatalog merges the endpoints of the INFO replies and returns how many
 // subjects it left out for MaxLearnedEndpoints.
@@ -88,46 +82,27 @@ func newCatalog(infos []micro.Info) (*catalog, int) {
 				dropped[ep.Subject] = true
 				continue
 			}
-			merged[ep.Subject] = learnedEndpoint{ep.Subject, ep.Metadata[natsmux.TemplateMetadataKey], idempotent}
+			merged[ep.Subject] = learnedEndpoint{ep.Metadata[natsmux.TemplateMetadataKey], idempotent}
 		}
 	}
-	c := &catalog{literal: map[string]learnedEndpoint{}}
 	for subject, ep := range merged {
 		if ep.template == "" {
 			ep.template = subject // a subject with wildcards is a template of its own
-		}
-		if strings.ContainsAny(subject, "*>") {
-			c.wildcard = append(c.wildcard, ep)
-		} else {
-			c.literal[subject] = ep
+			merged[subject] = ep
 		}
 	}
-	slices.SortFunc(c.wildcard, func(a, b learnedEndpoint) int {
-		return cmp.Or(cmp.Compare(wildcards(a.pattern), wildcards(b.pattern)), strings.Compare(a.pattern, b.pattern))
-	})
-	return c, len(dropped)
+	return newSubjectIndex(merged), len(dropped)
 }
 
-// wildcards ranks a pattern by how much it matches: a '>' more than any
-// number of '*'.
-func wildcards(subject string) int {
-	return strings.Count(subject, "*") + 1000*strings.Count(subject, ">")
-}
-
-// lookup returns what the catalog knows of subject: the template of the
-// most specific endpoint that matches it, and whether every endpoint that
-// matches it is idempotent. A nil catalog knows nothing.
-func (c *catalog) lookup(subject string) learnedEndpoint {
-	if c == nil {
-		return learnedEndpoint{}
-	}
-	found, ok := c.literal[subject]
-	for _, ep := range c.wildcard {
-		if !adr32.Matches(ep.pattern, subject) {
-			continue
-		}
-		if !ok {
-			found, ok = ep, true
+// lookupLearned returns what the catalog knows of subject: the template of
+// the most specific endpoint that matches it, and whether every endpoint
+// that matches it is idempotent. A nil catalog knows nothing.
+func lookupLearned(c *catalog, subject string) learnedEndpoint {
+	var found learnedEndpoint
+	first := true
+	for ep := range c.matches(subject) {
+		if first {
+			found, first = ep, false
 			continue
 		}
 		found.idempotent = found.idempotent && ep.idempotent

@@ -26,6 +26,11 @@ type Invocation struct {
 	// WithIdempotentSubjects or INFO did. Resilience retries and hedges
 	// only these.
 	Idempotent bool
+
+	// expect is what the caller's types say of the endpoint's schemas,
+	// when the call is checked against them (WithSchemaValidation); nil
+	// when it is not.
+	expect *expectation
 }
 
 // Destination returns Template, or Subject when no template is known: the

@@ -17,6 +17,7 @@ import (
 // Validator checks values against a compiled JSON Schema.
 type Validator struct {
 	compiled *jsonschema.Schema
+	doc      *schema.Schema // to read keywords for Violations; nil if unreadable
 }
 
 // Compile compiles a JSON Schema document, draft 2020-12 unless its
@@ -37,8 +38,13 @@ func Compile(data []byte) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Validator{compiled: compiled}, nil
+	doc, _ := schema.Parse(data) // a schema it cannot read gets violations without parameters
+	return &Validator{compiled: compiled, doc: doc}, nil
 }
+
+// Schema returns the compiled document as package schema reads it, or nil
+// when it cannot read it.
+func (v *Validator) Schema() *schema.Schema { return v.doc }
 
 // Validate checks a Go value (schema.Object included); ValidateJSON checks
 // a JSON text.
