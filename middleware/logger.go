@@ -140,15 +140,24 @@ func requestAttrs(ctx context.Context, req *natsmux.Request, attrs []slog.Attr) 
 // replySize is the payload size of the reply, or of the error reply when
 // the error carries a payload.
 func replySize(resp *natsmux.Response, err error) int {
-	var e *natsmux.Error
 	switch {
-	case err == nil && resp != nil:
+	case err != nil:
+		return errorReplySize(err)
+	case resp != nil:
 		return len(resp.Data)
-	case errors.As(err, &e):
-		return len(e.Data)
 	default:
 		return 0
 	}
+}
+
+// errorReplySize is apart from replySize because the target of errors.As
+// escapes to the heap, which a successful request must not pay for.
+func errorReplySize(err error) int {
+	var e *natsmux.Error
+	if errors.As(err, &e) {
+		return len(e.Data)
+	}
+	return 0
 }
 
 func appendErrorAttrs(attrs []slog.Attr, err error) []slog.Attr {

@@ -58,7 +58,7 @@ func (v *Validator) Violations(data []byte) ([]Violation, error) {
 		return nil, err // a loop in the schema, which compiling let through
 	}
 	var out []Violation
-	for _, leaf := range leaves(failed, nil) {
+	for _, leaf := range v.leaves(failed, nil) {
 		out = append(out, v.violationsOf(leaf, doc)...)
 	}
 	slices.SortStableFunc(out, func(a, b Violation) int {
@@ -68,17 +68,77 @@ func (v *Validator) Violations(data []byte) ([]Violation, error) {
 }
 
 // leaves returns the errors that name a keyword, not a schema that holds
-// failing keywords. A failed anyOf or oneOf is reported as itself: the
-// failures of each of its branches would say more than what is wrong.
-func leaves(e *jsonschema.ValidationError, out []*jsonschema.ValidationError) []*jsonschema.ValidationError {
+// failing keywords. A failed anyOf or oneOf is reported as itself, since
+// the failures of each of its branches would say more than what is wrong,
+// unless all its branches but one only allow a zero value or null: binding
+// publishes a rule under omitempty as anyOf [the zero value or null, the
+// rule], and the rule is what the caller broke.
+func (v *Validator) leaves(e *jsonschema.ValidationError, out []*jsonschema.ValidationError) []*jsonschema.ValidationError {
 	kw := lastToken(e.KeywordLocation)
-	if len(e.Causes) == 0 || kw == "anyOf" || kw == "oneOf" {
+	if kw == "anyOf" || kw == "oneOf" {
+		if rule := v.onlyRule(e); rule != nil {
+			return v.leaves(rule, out)
+		}
+		return append(out, e)
+	}
+	if len(e.Causes) == 0 {
 		return append(out, e)
 	}
 	for _, c := range e.Causes {
-		out = leaves(c, out)
+		out = v.leaves(c, out)
 	}
 	return out
+}
+
+// onlyRule returns the one branch of a failed anyOf or oneOf that is not a
+// zero-value branch, or nil.
+func (v *Validator) onlyRule(e *jsonschema.ValidationError) *jsonschema.ValidationError {
+	var rule *jsonschema.ValidationError
+	for _, c := range e.Causes {
+		if len(c.Causes) == 0 && v.zeroBranch(c) {
+			continue
+		}
+		if rule != nil {
+			return nil
+		}
+		rule = c
+	}
+	return rule
+}
+
+// zeroBranch reports whether the failed keyword of c allows nothing but
+// zero values and null: an enum or const of them, or the type null.
+func (v *Validator) zeroBranch(c *jsonschema.ValidationError) bool {
+	node := v.nodeOf(c.AbsoluteKeywordLocation)
+	if node == nil {
+		return false
+	}
+	obj, _ := node.Value().(schema.Object)
+	value, _ := obj.Get(lastToken(c.KeywordLocation))
+	isZero := func(x any) bool {
+		switch x := x.(type) {
+		case nil:
+			return true
+		case string:
+			return x == ""
+		case bool:
+			return !x
+		case json.Number:
+			f, err := x.Float64()
+			return err == nil && f == 0
+		}
+		return false
+	}
+	switch lastToken(c.KeywordLocation) {
+	case "enum":
+		list, ok := value.([]any)
+		return ok && !slices.ContainsFunc(list, func(x any) bool { return !isZero(x) })
+	case "const":
+		return isZero(value)
+	case "type":
+		return value == "null"
+	}
+	return false
 }
 
 func (v *Validator) violationsOf(e *jsonschema.ValidationError, doc any) []Violation {
