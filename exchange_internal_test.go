@@ -89,17 +89,17 @@ func TestFirstReplyWins(t *testing.T) {
 			req.exchange.reply(req, nil, ErrConflict)
 			return Reply([]byte("dropped")), nil
 		}, "error 409 conflict", nats.Header{"Stamp": {"outer"}}},
-		{"through a clone", func(_ context.Context, req *Request) (*Response, error) {
-			c := req.clone()
+		{"through a child", func(_ context.Context, req *Request) (*Response, error) {
+			c := req.child()
 			c.ReplyHeader().Set("Stamp", "clone")
 			c.ReplyHeader().Set("Own", "1")
 			done := make(chan bool)
-			go func() { done <- c.exchange.reply(c, Reply([]byte("from a goroutine")), nil) }()
+			go func() { done <- c.exchange.reply(&c, Reply([]byte("from a goroutine")), nil) }()
 			if !<-done {
-				t.Error("the clone's reply was not sent")
+				t.Error("the child's reply was not sent")
 			}
 			if req.ReplyHeader().Get("Own") != "" {
-				t.Error("the clone's reply headers reached the original")
+				t.Error("the child's reply headers reached the original")
 			}
 			return nil, nil
 		}, "reply from a goroutine", nats.Header{"Stamp": {"clone"}, "Own": {"1"}}},
@@ -157,12 +157,12 @@ func TestEarlyReplyFinishesBeforeStats(t *testing.T) {
 func TestAdoptReplyHeader(t *testing.T) {
 	orig := NewRequest("x", nil)
 	orig.ReplyHeader().Set("A", "orig")
-	clone := orig.clone()
-	if allocs := testing.AllocsPerRun(10, func() { orig.adoptReplyHeader(clone) }); allocs != 0 {
+	clone := orig.child()
+	if allocs := testing.AllocsPerRun(10, func() { orig.adoptReplyHeader(&clone) }); allocs != 0 {
 		t.Errorf("adopting no headers allocates %v times", allocs)
 	}
 	clone.ReplyHeader().Set("B", "clone")
-	orig.adoptReplyHeader(clone)
+	orig.adoptReplyHeader(&clone)
 	if orig.ReplyHeader().Get("A") != "orig" || orig.ReplyHeader().Get("B") != "clone" || clone.ReplyHeader().Get("A") != "" {
 		t.Errorf("adopted reply headers: original %v, clone %v", orig.ReplyHeader(), clone.ReplyHeader())
 	}

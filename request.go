@@ -25,7 +25,7 @@ type Request struct {
 
 	replyHeader nats.Header
 	exchange    *exchange // the request's one reply; nil for a request made by NewRequest
-	parent      *Request  // set by clone: its reply headers come first
+	parent      *Request  // set by child: its reply headers come first
 }
 
 // NewRequest returns a request for subject with data, for calling handlers
@@ -94,22 +94,22 @@ func token(subject string, i int) string {
 // Error.Header win where keys collide.
 func (r *Request) ReplyHeader() nats.Header {
 	if r.replyHeader == nil {
-		r.replyHeader = nats.Header{}
+		r.replyHeader = make(nats.Header, 2) // sized, so that the first Set does not grow it
 	}
 	return r.replyHeader
 }
 
-// clone returns a copy of the request for a handler whose result may come
+// child returns a copy of the request for a handler whose result may come
 // too late to use (TimeoutHandler): it shares the payload, headers, endpoint
 // and reply, and has reply headers of its own, which come after the
 // original's on a reply sent through the copy.
-func (r *Request) clone() *Request {
+func (r *Request) child() Request {
 	c := *r
 	c.replyHeader, c.parent = nil, r
-	return &c
+	return c
 }
 
-// adoptReplyHeader sets on r the reply headers set on from, a clone of r
+// adoptReplyHeader sets on r the reply headers set on from, a child of r
 // whose handler finished in time, without allocating when there are none.
 func (r *Request) adoptReplyHeader(from *Request) {
 	if len(from.replyHeader) > 0 {
@@ -117,7 +117,7 @@ func (r *Request) adoptReplyHeader(from *Request) {
 	}
 }
 
-// replyHeaders returns the headers every reply to r carries: its clones'
+// replyHeaders returns the headers every reply to r carries: its
 // ancestors' first, then its own.
 func (r *Request) replyHeaders() nats.Header {
 	if r.parent == nil {

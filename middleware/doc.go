@@ -12,8 +12,8 @@
 //   - RequestID: a request id from the request's header or a new one, on the
 //     context and on every reply.
 //   - Logger: one log/slog record per request, its level from the result;
-//     LogHandler and LogEnricher stamp the records that handlers log with
-//     the request's trace, span and request ids, through slog-multi.
+//     LogHandler stamps the records that handlers log with the request's
+//     trace, span and request ids.
 //   - Metrics: OpenTelemetry metrics: the messaging.process.duration
 //     histogram, whose count is the request count, and the requests in
 //     flight.

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natsmux/natsmux"
 )
 
-// Keys of the attributes that Logger writes and that LogEnricher stamps on
+// Keys of the attributes that Logger writes and that LogHandler stamps on
 // records logged with a request's context.
 const (
 	logKeyService   = "service"
@@ -33,6 +34,14 @@ type loggerConfig struct {
 	logger                            *slog.Logger // nil: slog.Default() when the request is logged
 	success, clientError, serverError slog.Level
 	start                             bool
+}
+
+// base returns the logger that records go to.
+func (c *loggerConfig) base() *slog.Logger {
+	if c.logger != nil {
+		return c.logger
+	}
+	return slog.Default()
 }
 
 // WithLogger sets the logger that Logger writes to; by default
@@ -66,8 +75,11 @@ func WithLogStart() LoggerOption {
 // there is one, and for a panic recovered by Recover inside Logger the panic
 // value and its stack. Attributes that handlers add with AddLogAttrs come
 // last. The level follows the code (see WithLogLevels); the record is logged
-// with the request's context, so a handler wrapped by LogEnricher adds the
-// trace and span ids.
+// with the request's context, so a handler wrapped by LogHandler adds the
+// trace and span ids. The attributes that are the same for all the requests
+// of an endpoint (service, endpoint, and a subject without parameters) are
+// given to the logger once, with WithAttrs, where slog's handlers format
+// them once rather than per record.
 //
 // Put Logger inside Tracing and RequestID and outside Recover, as
 // Recommended does. A request aborted with natsmux.ErrAbortHandler is not
@@ -78,15 +90,15 @@ func Logger(opts ...LoggerOption) natsmux.Middleware {
 		opt(&cfg)
 	}
 	return func(next natsmux.Handler) natsmux.Handler {
+		loggers := perEndpoint(next, newEndpointLogger)
 		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-			logger := cfg.logger
-			if logger == nil {
-				logger = slog.Default()
-			}
+			el := loggers(req)
+			logger := el.logger(cfg.base())
 			start := time.Now()
 			lc := &logContext{Context: ctx}
+			var buf [12]slog.Attr // on the stack: LogAttrs copies what it is given
 			if cfg.start && logger.Enabled(ctx, cfg.success) {
-				logger.LogAttrs(ctx, cfg.success, logMessageStart, requestAttrs(ctx, req, make([]slog.Attr, 0, 5))...)
+				logger.LogAttrs(ctx, cfg.success, logMessageStart, el.requestAttrs(ctx, req, buf[:0])...)
 			}
 			resp, err := next.ServeNATS(lc, req)
 			code := 0
@@ -95,8 +107,7 @@ func Logger(opts ...LoggerOption) natsmux.Middleware {
 			}
 			level := cfg.level(code)
 			if logger.Enabled(ctx, level) {
-				attrs := requestAttrs(ctx, req, make([]slog.Attr, 0, 16))
-				attrs = append(attrs,
+				attrs := append(el.requestAttrs(ctx, req, buf[:0]),
 					slog.Int("code", code),
 					slog.Duration("duration", time.Since(start)),
 					slog.Int("reply_size", replySize(resp, err)))
@@ -109,6 +120,54 @@ func Logger(opts ...LoggerOption) natsmux.Middleware {
 	}
 }
 
+// endpointLogger prepares the records of one endpoint: the attributes that
+// are the same for all its requests go to the logger once, with WithAttrs,
+// so that a handler such as slog's JSON handler formats them once, not per
+// record.
+type endpointLogger struct {
+	fixed        []slog.Attr // service, endpoint, and the subject when it has no parameters
+	fixedSubject bool
+	bound        atomic.Pointer[boundLogger]
+}
+
+// boundLogger is base with the endpoint's fixed attributes.
+type boundLogger struct {
+	base, logger *slog.Logger
+}
+
+func newEndpointLogger(ep *natsmux.Endpoint) *endpointLogger {
+	el := &endpointLogger{fixedSubject: fixedSubject(ep)}
+	el.fixed = []slog.Attr{slog.String(logKeyService, ep.Service), slog.String(logKeyEndpoint, ep.Name)}
+	if el.fixedSubject {
+		el.fixed = append(el.fixed, slog.String("subject", ep.Subject))
+	}
+	return el
+}
+
+// logger returns base with the fixed attributes, made again only when base
+// changes (slog.SetDefault).
+func (el *endpointLogger) logger(base *slog.Logger) *slog.Logger {
+	if b := el.bound.Load(); b != nil && b.base == base {
+		return b.logger
+	}
+	b := &boundLogger{base: base, logger: slog.New(base.Handler().WithAttrs(el.fixed))}
+	el.bound.Store(b)
+	return b.logger
+}
+
+// requestAttrs appends what is known of a request before it is served,
+// beyond the endpoint's fixed attributes.
+func (el *endpointLogger) requestAttrs(ctx context.Context, req *natsmux.Request, attrs []slog.Attr) []slog.Attr {
+	if !el.fixedSubject {
+		attrs = append(attrs, slog.String("subject", req.Subject))
+	}
+	attrs = append(attrs, slog.Int("request_size", len(req.Data)))
+	if id := RequestIDFromContext(ctx); id != "" {
+		attrs = append(attrs, slog.String(logKeyRequestID, id))
+	}
+	return attrs
+}
+
 func (c *loggerConfig) level(code int) slog.Level {
 	switch {
 	case code == 0:
@@ -118,23 +177,6 @@ func (c *loggerConfig) level(code int) slog.Level {
 	default:
 		return c.serverError
 	}
-}
-
-// requestAttrs appends what is known of a request before it is served.
-func requestAttrs(ctx context.Context, req *natsmux.Request, attrs []slog.Attr) []slog.Attr {
-	ep := req.Endpoint
-	if ep == nil {
-		ep = &natsmux.Endpoint{}
-	}
-	attrs = append(attrs,
-		slog.String(logKeyService, ep.Service),
-		slog.String(logKeyEndpoint, ep.Name),
-		slog.String("subject", req.Subject),
-		slog.Int("request_size", len(req.Data)))
-	if id := RequestIDFromContext(ctx); id != "" {
-		attrs = append(attrs, slog.String(logKeyRequestID, id))
-	}
-	return attrs
 }
 
 // replySize is the payload size of the reply, or of the error reply when

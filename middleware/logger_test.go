@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
+	slogmulti "github.com/samber/slog-multi"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/microtest"
@@ -122,9 +124,9 @@ func TestLoggerRecord(t *testing.T) {
 	}
 }
 
-// TestLogEnricher: records that handlers log with the request's context, and
+// TestLogHandler: records that handlers log with the request's context, and
 // Logger's own, carry the trace, request and endpoint ids, each key once.
-func TestLogEnricher(t *testing.T) {
+func TestLogHandler(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
 	tr := newTracer(t)
@@ -172,5 +174,27 @@ func TestLogEnricher(t *testing.T) {
 				t.Errorf("%s %d times in %s", key, n, line)
 			}
 		}
+	}
+}
+
+// TestLogHandlerWithAttrs: keys the logger was given with With are not
+// stamped again, and LogHandler composes as a slog-multi middleware.
+func TestLogHandlerWithAttrs(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slogmulti.Pipe(middleware.LogHandler).Handler(slog.NewJSONHandler(&buf, nil))).
+		With(slog.String("service", "from-with"))
+	r := natsmux.NewRouter()
+	r.Use(middleware.RequestID(middleware.WithRequestIDGenerator(func() string { return "id-1" })))
+	r.HandleFunc("get", func(ctx context.Context, _ *natsmux.Request) (*natsmux.Response, error) {
+		logger.InfoContext(ctx, "inside")
+		return nil, nil
+	})
+	if _, err := r.ServeNATS(context.Background(), natsmux.NewRequest("get", nil)); err != nil {
+		t.Fatal(err)
+	}
+	line := buf.String()
+	if strings.Count(line, `"service"`) != 1 || !strings.Contains(line, `"service":"from-with"`) ||
+		!strings.Contains(line, `"request_id":"id-1"`) || !strings.Contains(line, `"endpoint":"get"`) {
+		t.Errorf("record %s", line)
 	}
 }

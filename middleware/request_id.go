@@ -58,12 +58,15 @@ func RequestID(opts ...RequestIDOption) natsmux.Middleware {
 	}
 	return func(next natsmux.Handler) natsmux.Handler {
 		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
-			id := natsmux.HeaderCarrier(req.Header).Get(cfg.header)
+			id := req.GetHeader(cfg.header)
 			if !validRequestID(id) {
 				id = cfg.generate()
 			}
-			req.ReplyHeader().Set(cfg.header, id)
-			return next.ServeNATS(&requestIDContext{Context: ctx, id: id}, req)
+			c := &requestIDContext{Context: ctx, value: [1]string{id}}
+			// The reply header's value is the context's array: one
+			// allocation for both.
+			req.ReplyHeader()[cfg.header] = c.value[:]
+			return next.ServeNATS(c, req)
 		})
 	}
 }
@@ -86,7 +89,7 @@ type requestIDKey struct{}
 // requestIDContext carries the id without boxing it into an interface.
 type requestIDContext struct {
 	context.Context
-	id string
+	value [1]string // the id
 }
 
 func (c *requestIDContext) Value(key any) any {
@@ -100,7 +103,7 @@ func (c *requestIDContext) Value(key any) any {
 // "" outside of RequestID.
 func RequestIDFromContext(ctx context.Context) string {
 	if c, ok := ctx.Value(requestIDKey{}).(*requestIDContext); ok {
-		return c.id
+		return c.value[0]
 	}
 	return ""
 }
