@@ -1,11 +1,14 @@
 package binding_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
@@ -68,6 +71,55 @@ func FuzzFieldErrors(f *testing.F) {
 			if !kept(again[i].Field, fields[i].Field) || !kept(again[i].Rule, fields[i].Rule) || !kept(again[i].Param, fields[i].Param) {
 				t.Fatalf("%+v became %+v", fields[i], again[i])
 			}
+		}
+	})
+}
+
+// codecProbe has a field of every kind a payload decodes into.
+type codecProbe struct {
+	ID    string  `json:"id"`
+	N     int8    `json:"n"`
+	U     uint16  `json:"u"`
+	F     float32 `json:"f"`
+	B     bool    `json:"b"`
+	P     *string `json:"p"`
+	Items []struct {
+		SKU string `json:"sku"`
+		Qty int    `json:"qty"`
+	} `json:"items"`
+	M     map[string]int  `json:"m"`
+	Any   any             `json:"any"`
+	Arr   [2]int          `json:"arr"`
+	Raw   json.RawMessage `json:"raw"`
+	Stamp time.Time       `json:"stamp"`
+}
+
+// FuzzCodecAgreesWithEncodingJSON: JSONCodec decodes what encoding/json
+// decodes, into the same value, refuses what it refuses, and encodes the
+// value to the same bytes: its speed comes from another library, its
+// behaviour must not.
+func FuzzCodecAgreesWithEncodingJSON(f *testing.F) {
+	f.Add([]byte(`{"id":"x","n":1,"items":[{"sku":"a","qty":2}],"m":{"a":1},"any":[1,"a",null],"arr":[1,2],"raw":{"a":1}}`))
+	f.Add([]byte(`{"ID":"case","N":-3,"u":70000}`))
+	f.Add([]byte(`{"id":"\ud800<&>","f":1e39,"stamp":"2026-11-28T10:00:00Z"}`))
+	f.Add([]byte(`{"id":"a","id":"b","p":null,"b":"true"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want, got codecProbe
+		stdErr := json.Unmarshal(data, &want)
+		err := binding.JSONCodec{}.Unmarshal(data, &got)
+		if (stdErr == nil) != (err == nil) {
+			t.Fatalf("%q: encoding/json says %v, JSONCodec %v", data, stdErr, err)
+		}
+		if stdErr != nil {
+			return
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("%q: encoding/json decodes %+v, JSONCodec %+v", data, want, got)
+		}
+		wantBytes, stdErr := json.Marshal(&want)
+		gotBytes, err := binding.JSONCodec{}.Marshal(&got)
+		if (stdErr == nil) != (err == nil) || !bytes.Equal(wantBytes, gotBytes) {
+			t.Fatalf("%+v: encoding/json encodes %s (%v), JSONCodec %s (%v)", want, wantBytes, stdErr, gotBytes, err)
 		}
 	})
 }
