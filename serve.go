@@ -95,12 +95,12 @@ func (x *exchange) reply(req *Request, resp *Response, err error) bool {
 		e, code, description := replyOf(err)
 		x.sendError(e, code, description, mergeHeaders(req.replyHeaders(), e.Header))
 	default:
-		out := &Response{}
+		var data []byte
+		var h nats.Header
 		if resp != nil {
-			out.Data, out.Header = resp.Data, resp.Header
+			data, h = resp.Data, resp.Header
 		}
-		out.Header = mergeHeaders(req.replyHeaders(), out.Header)
-		x.send(out)
+		x.send(data, mergeHeaders(req.replyHeaders(), h))
 	}
 	return true
 }
@@ -122,19 +122,19 @@ func (x *exchange) sendError(e *Error, code int, description string, h nats.Head
 	}
 }
 
-func (x *exchange) send(resp *Response) {
+func (x *exchange) send(data []byte, h nats.Header) {
 	if x.mr == nil {
-		x.result.resp = resp
+		x.result.resp = &Response{Data: data, Header: h}
 		return
 	}
 	if x.req.Reply == "" {
 		return
 	}
 	var err error
-	if len(resp.Header) > 0 {
-		err = x.mr.RespondMsg(&nats.Msg{Data: resp.Data, Header: resp.Header})
+	if len(h) > 0 {
+		err = x.mr.RespondMsg(&nats.Msg{Data: data, Header: h})
 	} else {
-		err = x.mr.Respond(resp.Data)
+		err = x.mr.Respond(data)
 	}
 	if errors.Is(err, nats.ErrMaxPayload) {
 		x.tooLarge()
