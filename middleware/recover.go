@@ -16,6 +16,10 @@ import (
 // is aborted as documented: no reply, no log record.
 //
 // Recover logs nothing itself: put Logger outside it (see Recommended).
+// Recover takes no options, yet is a function like every middleware of this
+// package, so that a chain reads the same throughout and an option can come
+// later without breaking a caller.
+//
 // Without Recover, the router's last-resort recover answers a panic with
 // the same 500 and logs it, but the middleware around the panic see no
 // result. Recover catches panics on the request's goroutine, where Timeout

@@ -94,5 +94,10 @@ func BenchmarkZZStack(b *testing.B) {
 	for i, r := range res[1:] {
 		b.ReportMetric(loadgen.Ratio(r, res[0]), targets[i+1].Name+"-x-raw")
 	}
+	if os.Getenv("SUMMARY") != "" {
+		for i, r := range res {
+			b.Logf("%-6s %s", targets[i].Name, r.Summary())
+		}
+	}
 	_ = bytes.MinRead
 }
