@@ -8,6 +8,7 @@ FUZZTIME  ?= 10s
 SOAK      ?= 60s
 # @asyncapi/parser for `make interop`, the version asyncapi/interop_test.go installs itself
 ASYNCAPI_PARSER = 3.6.3
+NATSJS          = 2.29.3
 
 .DEFAULT_GOAL := help
 
@@ -53,11 +54,13 @@ bench-all: ## Every testing.B benchmark of every package (BENCHTIME=1s)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 .PHONY: interop
-interop: ## natscli v0.5.0 reads natsmux services, @asyncapi/parser their AsyncAPI documents (installs both into bin/)
+interop: ## natscli v0.5.0 and nats.js read natsmux services, @asyncapi/parser their AsyncAPI documents (installs them into bin/)
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/nats-io/natscli/nats@v0.5.0
 	NATS_CLI=$(CURDIR)/bin/nats $(GO) test -race -tags interop -count=1 -run Interop ./cmd/micro/
 	npm install --no-audit --no-fund --prefix $(CURDIR)/bin/asyncapi-parser @asyncapi/parser@$(ASYNCAPI_PARSER)
 	ASYNCAPI_PARSER_DIR=$(CURDIR)/bin/asyncapi-parser $(GO) test -race -tags interop -count=1 -run Interop ./asyncapi/
+	npm install --no-audit --no-fund --prefix $(CURDIR)/bin/natsjs nats@$(NATSJS)
+	NATSJS_DIR=$(CURDIR)/bin/natsjs $(GO) test -race -tags interop -count=1 -run Interop ./micro/
 
 .PHONY: soak
 soak: ## Steady mixed load, failovers and hedging for SOAK each (default 60s), then leak checks
