@@ -2,13 +2,19 @@ package middleware_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/internal/testutil"
+	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 	"github.com/natsmux/natsmux/middleware"
 )
@@ -109,4 +115,57 @@ func sumPoints(t *testing.T, agg metricdata.Aggregation) map[string]int64 {
 func value(set attribute.Set, key attribute.Key) string {
 	v, _ := set.Value(key)
 	return v.String()
+}
+
+// TestMetricsServedAgainAndAgain: each mount builds its own chain, but the
+// instruments and attribute sets of a router's endpoints are shared, so a
+// router served on connection after connection adds no series and keeps no
+// stopped chain alive.
+func TestMetricsServedAgainAndAgain(t *testing.T) {
+	srv := microtest.NewServer(t, microtest.WithOptions(func(o *server.Options) { o.MaxClosedClients = 1 })) // the server keeps closed connections for its monitoring, 10000 by default
+	m := newMeter(t)
+	r := natsmux.NewRouter()
+	r.Use(middleware.Tracing(middleware.WithTracerProvider(sdktrace.NewTracerProvider())), middleware.Metrics(middleware.WithMeterProvider(m)))
+	r.HandleFunc("echo", echo)
+	round := func() {
+		nc, err := nats.Connect(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		svc, err := micro.AddService(nc, micro.Config{Name: "again", Version: "1.0.0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := natsmux.Mount(svc, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nc.Request("echo", []byte("x"), microtest.DefaultTimeout); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const warmUp, rounds = 20, 200
+	for range warmUp {
+		round()
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range rounds {
+		round()
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// A chain, or a series, kept per mount would grow by several KiB a
+	// round; what is left is noise.
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 512<<10 {
+		t.Errorf("the heap grew by %d KiB over %d rounds", grown>>10, rounds)
+	}
+	hist := m.collect(t)["messaging.process.duration"].(metricdata.Histogram[float64])
+	if len(hist.DataPoints) != 1 || hist.DataPoints[0].Count != warmUp+rounds {
+		t.Errorf("%d series, want 1 counting %d requests: %+v", len(hist.DataPoints), warmUp+rounds, hist.DataPoints)
+	}
 }
