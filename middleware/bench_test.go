@@ -106,7 +106,8 @@ func BenchmarkEchoChain(b *testing.B) {
 // endpoint with a fixed subject unless the case says template. "none" is the
 // baseline; the difference is the middleware's cost. Tracing samples every
 // span unless unsampled; the recommended chain is measured light (one trace
-// in ten sampled, logs discarded by their handler) and heavy (every span
+// in ten sampled, logs discarded by their handler), as production runs it
+// (one in ten sampled, logs formatted as JSON) and heavy (every span
 // sampled, logs formatted as JSON).
 func BenchmarkMiddleware(b *testing.B) {
 	bt := newBenchTelemetry(b, sdktrace.AlwaysSample())
@@ -134,6 +135,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{name: "MaybeEndpoint", mws: []natsmux.Middleware{middleware.MaybeEndpoint(middleware.Recover(), func(*natsmux.Endpoint) bool { return true })}},
 		{name: "Recommended-light", mws: light.chain(slog.DiscardHandler)},
 		{name: "Recommended-light+Timeout", mws: append(light.chain(slog.DiscardHandler), middleware.Timeout(time.Second))},
+		{name: "Recommended-json+Timeout", mws: append(light.chain(jsonLogs), middleware.Timeout(time.Second))},
 		{name: "Recommended-heavy", mws: bt.chain(jsonLogs)},
 		{name: "Recommended-heavy+Timeout", mws: append(bt.chain(jsonLogs), middleware.Timeout(time.Second))},
 	}
