@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -123,6 +124,9 @@ func RegisterValidation(tag string, fn validator.Func, message string) error {
 	defer registerMu.Unlock()
 	if err := sharedValidator().RegisterValidation(tag, fn); err != nil {
 		return fmt.Errorf("binding: registering rule %q: %w", tag, err)
+	}
+	if slices.Contains(fastRuleNames, tag) {
+		fastOff.Store(true) // the fast path would run the rule it replaces
 	}
 	if message != "" {
 		messages.Store(tag, message)
