@@ -153,7 +153,9 @@ func (c *fastCompiler) structOf(t reflect.Type) (*fastStruct, bool) {
 		if tag == "-" {
 			continue // the validator skips the field
 		}
-		if !fastTokens(tag) {
+		if !fastTokens(tag) || f.Anonymous && !f.IsExported() && derefType(f.Type).Kind() != reflect.Struct {
+			// An embedded unexported type other than a struct is read-only
+			// to reflection, which cannot copy map elements out of it.
 			return nil, false
 		}
 		v, ok := c.valueOf(f.Type, parseRules(tag))
@@ -434,7 +436,10 @@ func (w *fastWalk) elements(v reflect.Value, elem *fastValue, depth int, measuri
 			return
 		}
 	}
-	if v.Kind() != reflect.Map {
+	switch {
+	case v.Len() == 0:
+		return
+	case v.Kind() != reflect.Map:
 		for i := range v.Len() {
 			w.path = append(w.path, pathNode{index: i})
 			w.value(v.Index(i), elem, depth, measuring)
@@ -445,6 +450,8 @@ func (w *fastWalk) elements(v reflect.Value, elem *fastValue, depth int, measuri
 		}
 		return
 	}
+	// A map's elements are copied into one value of its element type, its
+	// iterator is the walk's (the keys are read only for paths).
 	if w.maps == len(w.iters) {
 		w.iters = append(w.iters, new(reflect.MapIter))
 	}

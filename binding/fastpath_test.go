@@ -8,12 +8,16 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-playground/validator/v10"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
@@ -77,12 +81,20 @@ type fpOrder struct {
 // fpLabels has maps the rules dive into: their elements come in Go's
 // random map order, on both paths.
 type fpLabels struct {
+	fpScores
 	Labels map[string]int        `json:"labels" validate:"omitempty,min=1,dive,gte=0"`
 	ByName map[string]fpItem     `json:"by_name" validate:"dive"`
 	Refs   map[int]*fpAddress    `json:"refs" validate:"max=3,dive,required"`
 	Lists  map[string][]string   `json:"lists" validate:"dive,max=2,dive,oneof=a b"`
 	Plain  map[string]fpItem     `json:"plain"`
 	Nested map[string]*fpLabels2 `json:"nested" validate:"dive"`
+}
+
+// fpScores is embedded unexported: reflection reads its fields as
+// read-only values.
+type fpScores struct {
+	Scores map[string]int `json:"scores" validate:"omitempty,dive,lte=10"`
+	Best   []uint8        `json:"best" validate:"max=2,dive,oneof=1 2"`
 }
 
 type fpLabels2 struct {
@@ -165,7 +177,9 @@ func fpCases() []fpCase {
 		b := base.typ
 		p := reflect.PointerTo(b)
 		for _, rule := range base.rules {
-			field := func(t reflect.Type, tag string) reflect.StructField { return reflect.StructField{Type: t, Tag: reflect.StructTag(tag)} }
+			field := func(t reflect.Type, tag string) reflect.StructField {
+				return reflect.StructField{Type: t, Tag: reflect.StructTag(tag)}
+			}
 			fields := []reflect.StructField{
 				field(b, rule), field(b, "omitempty,"+rule), field(b, "omitzero,"+rule), field(b, "omitnil,"+rule),
 				field(p, rule), field(p, "omitempty,"+rule), field(p, "omitnil,"+rule), field(reflect.PointerTo(p), rule),
@@ -205,7 +219,7 @@ func fpStruct(fields []reflect.StructField) reflect.Type {
 func TestFastPathAgreesWithValidator(t *testing.T) {
 	// Fewer values under the race detector, which slows reflection ten
 	// times: the full run checks how well the generator explores.
-	minValues, maxValues, explore := 60, 1000, !testing.Short() && !raceEnabled
+	minValues, maxValues, explore := 60, 1000, !testing.Short() && !binding.RaceEnabled
 	if !explore {
 		minValues, maxValues = 20, 20
 	}
@@ -299,11 +313,12 @@ func fpCompare(t *testing.T, tc fpCase, payload []byte, opts ...binding.Option) 
 	if !errors.As(fast, &fe) || !errors.As(slow, &se) || fe.Code != se.Code || fe.Code != 400 && fe.Code != 413 {
 		t.Fatalf("%s\nfast path: %v\nvalidator: %v", payload, fast, slow)
 	}
-	if !tc.unordered {
+	switch {
+	case !tc.unordered || fe.Code == 400 && len(fe.Data) == 0: // in order, or a decoding error
 		if fe.Description != se.Description || !bytes.Equal(fe.Data, se.Data) {
 			t.Fatalf("%s\nfast path: %v %s\nvalidator: %v %s", payload, fast, fe.Data, slow, se.Data)
 		}
-	} else if fe.Code == 400 {
+	case fe.Code == 400:
 		fb, sb := fpBody(t, fe), fpBody(t, se)
 		if fb.More != sb.More || !slices.Equal(fpSorted(fb.Errors), fpSorted(sb.Errors)) {
 			t.Fatalf("%s\nfast path: %s\nvalidator: %s", payload, fe.Data, se.Data)
@@ -553,4 +568,230 @@ func (g *valueGen) str() string {
 		runes[i] = fpRunes[g.rnd.IntN(len(fpRunes))]
 	}
 	return string(runes)
+}
+
+const fpValidOrder = `{"tenant":"acme","id":"123e4567-e89b-12d3-a456-426614174000","name":"Åsa","items":[{"sku":"a","qty":1}],` +
+	`"ship":{"city":"Oslo"},"no_level":{},"stamp":"2024-01-02T03:04:05Z","level":1,"flag":true}`
+
+// FuzzFastPathAgreesWithValidator decodes arbitrary payloads into types
+// with every fast rule, nested, through pointers, in slices, arrays and
+// maps, recursive, with the default and a low item limit: the fast path
+// and the validator must give the same answer.
+func FuzzFastPathAgreesWithValidator(f *testing.F) {
+	f.Add([]byte(fpValidOrder))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"items":[{},{"sku":"日本語日本語日本語","qty":100,"price":-0}],"ptrs":[null],"ship":{"tags":["", "a", "b"]},"grid":[[],[2]],"fixed":[1,600]}`))
+	f.Add([]byte(`{"scores":{"a":11,"b":1},"best":[1,3],"labels":{"a":-1,"b":1},"refs":{"1":null,"2":{"city":""}},"lists":{"x":["a","c","b"]},"nested":{"n":{"counts":{"1":2.5}}}}`))
+	f.Add([]byte(strings.Repeat(`{"name":"n","next":`, 33) + `{}` + strings.Repeat(`}`, 33)))
+	f.Add([]byte(`{"name":"n","kids":[{"kids":[{},{},{}]},{"name":"m"}]}`))
+	cases := []fpCase{
+		{name: "order", typ: reflect.TypeFor[fpOrder]()},
+		{name: "labels", typ: reflect.TypeFor[fpLabels](), unordered: true},
+		{name: "node", typ: reflect.TypeFor[fpNode]()},
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		for _, tc := range cases {
+			fpCompare(t, tc, payload)
+			fpCompare(t, tc, payload, binding.WithMaxItems(6))
+		}
+	})
+}
+
+// TestFastPathFieldErrors pins what the fast path reports where the
+// validator's ways are not obvious; the differential tests check that
+// the validator reports the same.
+func TestFastPathFieldErrors(t *testing.T) {
+	anonymous := reflect.StructOf([]reflect.StructField{
+		{Name: "FpTenant", Type: reflect.TypeFor[FpTenant](), Anonymous: true},
+		{Name: "Items", Type: reflect.TypeFor[[]fpItem](), Tag: `json:"items" validate:"dive"`},
+	})
+	tests := []struct {
+		name    string
+		typ     reflect.Type
+		payload string
+		want    []binding.FieldError
+	}{
+		{"valid", reflect.TypeFor[fpOrder](), fpValidOrder, nil},
+		{"lengths in runes, a nil pointer fails its first rule", reflect.TypeFor[fpOrder](),
+			strings.Replace(strings.Replace(fpValidOrder, `"Åsa"`, `"Åsa日本語"`, 1), `"no_level":{},`, "", 1), []binding.FieldError{
+				{Field: "name", Rule: "max", Param: "5", Message: "name must be at most 5 characters long"},
+				{Field: "no_level", Rule: "nostructlevel", Message: "no_level does not satisfy nostructlevel"},
+			}},
+		{"required through a pointer passes for a zero value", reflect.TypeFor[fpOrder](),
+			strings.Replace(fpValidOrder, `"ship":{"city":"Oslo"}`, `"ship":{},"ptrs":[{},null]`, 1), []binding.FieldError{
+				{Field: "ptrs[0].sku", Rule: "required", Message: "ptrs[0].sku is required"},
+				{Field: "ptrs[0].qty", Rule: "gte", Param: "1", Message: "ptrs[0].qty must be at least 1"},
+				{Field: "ptrs[1]", Rule: "required", Message: "ptrs[1] is required"},
+				{Field: "ship.city", Rule: "required", Message: "ship.city is required"},
+			}},
+		{"a field JSON never sets is named by its struct", reflect.TypeFor[fpHidden](), `{"shown":"x"}`, []binding.FieldError{
+			{Field: "fpHidden", Rule: "required", Message: "fpHidden is required"},
+		}},
+		{"an anonymous type's embedded struct is named by its type", anonymous, `{"items":[{"sku":"a"}]}`, []binding.FieldError{
+			{Field: "FpTenant.tenant", Rule: "required", Message: "FpTenant.tenant is required"},
+			{Field: "items[0].qty", Rule: "gte", Param: "1", Message: "items[0].qty must be at least 1"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !binding.FastPath(tt.typ) {
+				t.Fatalf("%s is not on the fast path", tt.typ)
+			}
+			fpCompare(t, fpCase{typ: tt.typ}, []byte(tt.payload))
+			err := binding.Decode(natsmux.NewRequest("fast", []byte(tt.payload)), reflect.New(tt.typ).Interface())
+			if got := binding.FieldErrors(err); !slices.Equal(got, tt.want) || (err == nil) != (tt.want == nil) {
+				t.Errorf("%v\ngot  %+v\nwant %+v", err, got, tt.want)
+			}
+		})
+	}
+}
+
+// fpMasked shows the validator another value than its own
+// (validator.Valuer): the validator checks the trimmed text.
+type fpMasked struct {
+	Raw string `json:"raw"`
+}
+
+func (m fpMasked) ValidatorValue() any { return strings.TrimSpace(m.Raw) }
+
+type fpCounts map[string]int
+
+// TestFastPathFallsBack: a type with anything the fast path does not run
+// exactly goes to the validator, whole, and gets the validator's answer.
+func TestFastPathFallsBack(t *testing.T) {
+	type inner struct {
+		Kind   string `json:"kind"`
+		Detail string `json:"detail" validate:"required_if=Kind full"`
+	}
+	tests := []struct {
+		name string
+		typ  reflect.Type
+	}{
+		{"a rule that names another field, nested", reflect.TypeFor[struct {
+			Inner inner `json:"inner"`
+		}]()},
+		{"a rule registered with RegisterValidation", reflect.TypeFor[struct {
+			Zip string `json:"zip" validate:"zipcode"`
+		}]()},
+		{"key rules", reflect.TypeFor[struct {
+			M map[string]int `json:"m" validate:"dive,keys,min=2,endkeys,gte=0"`
+		}]()},
+		{"alternatives", reflect.TypeFor[struct {
+			ID string `json:"id" validate:"uuid|email"`
+		}]()},
+		{"an alias", reflect.TypeFor[struct {
+			Color string `json:"color" validate:"iscolor"`
+		}]()},
+		{"a rule the schema leaves out", reflect.TypeFor[struct {
+			S string `json:"s" validate:"startswith=x"`
+		}]()},
+		{"isdefault", reflect.TypeFor[struct {
+			S string `json:"s" validate:"isdefault"`
+		}]()},
+		{"an empty rule", reflect.TypeFor[struct {
+			S string `json:"s" validate:"required,,min=1"`
+		}]()},
+		{"- among rules", reflect.TypeFor[struct {
+			S string `json:"s" validate:"required,-"`
+		}]()},
+		{"a time compared with the clock", reflect.TypeFor[struct {
+			At time.Time `json:"at" validate:"gte"`
+		}]()},
+		{"a size rule on a boolean", reflect.TypeFor[struct {
+			B bool `json:"b" validate:"min=1"`
+		}]()},
+		{"oneof on a float", reflect.TypeFor[struct {
+			F float64 `json:"f" validate:"oneof=1 2"`
+		}]()},
+		{"email on a number", reflect.TypeFor[struct {
+			N int `json:"n" validate:"email"`
+		}]()},
+		{"a parameter the validator cannot parse", reflect.TypeFor[struct {
+			N int `json:"n" validate:"min=one"`
+		}]()},
+		{"dive into a string", reflect.TypeFor[struct {
+			S string `json:"s" validate:"dive,required"`
+		}]()},
+		{"an interface field", reflect.TypeFor[struct {
+			Any any `json:"any"`
+		}]()},
+		{"a Valuer", reflect.TypeFor[struct {
+			Name fpMasked `json:"name" validate:"required"`
+		}]()},
+		{"an embedded unexported type other than a struct", reflect.TypeFor[struct {
+			fpCounts `validate:"dive,gte=0"`
+		}]()},
+		{"a Valuer behind a pointer in a slice", reflect.TypeFor[struct {
+			Names []*fpMasked `json:"names" validate:"dive"`
+		}]()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if binding.FastPath(tt.typ) {
+				t.Errorf("%s is on the fast path", tt.typ)
+			}
+		})
+	}
+
+	// The validator checks what fpMasked shows it: blank text is no name.
+	masked := binding.JSON(accept[struct {
+		Name fpMasked `json:"name" validate:"required"`
+	}])
+	_, err := masked.ServeNATS(t.Context(), natsmux.NewRequest("masked", []byte(`{"name":{"raw":"  "}}`)))
+	if got := binding.FieldErrors(err); len(got) != 1 || got[0].Field != "name" || got[0].Rule != "required" {
+		t.Errorf("%v, want name is required", err)
+	}
+}
+
+// TestWithValidatorSkipsTheFastPath: a validator of the endpoint's own
+// checks every type, those the fast path covers too.
+func TestWithValidatorSkipsTheFastPath(t *testing.T) {
+	type sized struct {
+		N int `json:"n" validate:"min=1"`
+	}
+	strict := binding.NewValidator()
+	if err := strict.RegisterValidation("min", func(validator.FieldLevel) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	req := natsmux.NewRequest("sized", []byte(`{"n":5}`))
+	if !binding.FastPath(reflect.TypeFor[sized]()) {
+		t.Fatal("sized is not on the fast path")
+	}
+	if _, err := binding.JSON(accept[sized]).ServeNATS(t.Context(), req); err != nil {
+		t.Errorf("shared validator: %v", err)
+	}
+	if _, err := binding.JSON(accept[sized], binding.WithValidator(strict)).ServeNATS(t.Context(), req); natsmux.CodeOf(err) != 400 {
+		t.Errorf("own validator: %v, want its min to fail", err)
+	}
+}
+
+// TestRegisteringAFastRuleTurnsTheFastPathOff: RegisterValidation may
+// replace a rule the fast path runs; from then on the validator checks
+// every type. The test runs in a process of its own, since the shared
+// validator keeps the rule.
+func TestRegisteringAFastRuleTurnsTheFastPathOff(t *testing.T) {
+	type ticket struct {
+		ID string `json:"id" validate:"uuid"`
+	}
+	if os.Getenv("BINDING_REPLACE_UUID") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRegisteringAFastRuleTurnsTheFastPathOff$", "-test.v")
+		cmd.Env = append(os.Environ(), "BINDING_REPLACE_UUID=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestRegisteringAFastRuleTurnsTheFastPathOff") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	if err := binding.RegisterValidation("uuid", func(fl validator.FieldLevel) bool { return fl.Field().String() == "yes" }, ""); err != nil {
+		t.Fatal(err)
+	}
+	h := binding.JSON(accept[ticket])
+	if !binding.FastPath(reflect.TypeFor[ticket]()) {
+		t.Error("the type has no fast plan") // kept, in case: the switch is the process's
+	}
+	for payload, code := range map[string]int{`{"id":"yes"}`: 0, `{"id":"123e4567-e89b-12d3-a456-426614174000"}`: 400} {
+		if _, err := h.ServeNATS(t.Context(), natsmux.NewRequest("ticket", []byte(payload))); natsmux.CodeOf(err) != code && (err != nil || code != 0) {
+			t.Errorf("%s: %v, want %d", payload, err, code)
+		}
+	}
 }
