@@ -79,7 +79,8 @@ func WithMaxItems(n int) Option {
 // WithValidator validates with v instead of the shared validator, for
 // rules of one endpoint's own. NewValidator returns one configured like the
 // shared one (JSON field names in errors); a validator from validator.New
-// reports Go field names.
+// reports Go field names. v checks every type, those the fast path would
+// check too.
 func WithValidator(v *validator.Validate) Option {
 	if v == nil {
 		panic("binding: WithValidator(nil)")

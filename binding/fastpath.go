@@ -159,10 +159,12 @@ func (c *fastCompiler) structOf(t reflect.Type) (*fastStruct, bool) {
 			return nil, false
 		}
 		v, ok := c.valueOf(f.Type, parseRules(tag))
-		if !ok {
+		switch {
+		case !ok:
 			return nil, false
+		case len(v.steps) > 0 || v.nested != nil: // else there is nothing to check or measure
+			s.fields = append(s.fields, fastField{index: f.Index[0], name: jsonName(f), owner: t.Name(), value: v})
 		}
-		s.fields = append(s.fields, fastField{index: f.Index[0], name: jsonName(f), owner: t.Name(), value: v})
 	}
 	return s, true
 }

@@ -3,6 +3,7 @@ package binding_test
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -792,6 +793,33 @@ func TestRegisteringAFastRuleTurnsTheFastPathOff(t *testing.T) {
 	for payload, code := range map[string]int{`{"id":"yes"}`: 0, `{"id":"123e4567-e89b-12d3-a456-426614174000"}`: 400} {
 		if _, err := h.ServeNATS(t.Context(), natsmux.NewRequest("ticket", []byte(payload))); natsmux.CodeOf(err) != code && (err != nil || code != 0) {
 			t.Errorf("%s: %v, want %d", payload, err, code)
+		}
+	}
+}
+
+// TestFailingRulesCost: the validator makes every failed rule an error of
+// about 350 bytes before binding can cap the list; the fast path makes
+// only the errors the reply lists. 20,000 items whose two rules fail, past
+// a raised item limit, on top of what decoding them costs.
+func TestFailingRulesCost(t *testing.T) {
+	req := natsmux.NewRequest("costly", emptyObjects(20_000))
+	decoding := allocated(func() { _, _ = binding.JSON(accept[plainOrder]).ServeNATS(context.Background(), req) })
+	raised := binding.WithMaxItems(1 << 20)
+	for _, tt := range []struct {
+		name    string
+		handler natsmux.Handler
+		max     int64 // bytes on top of decoding
+	}{
+		{"fast path", binding.JSON(accept[hostileOrder], raised), 256 << 10},
+		{"validator", binding.JSON(accept[hostileOrder], raised, playground), 20 << 20},
+	} {
+		var err error
+		cost := allocated(func() { _, err = tt.handler.ServeNATS(context.Background(), req) })
+		checkCapped(t, err, 40_000)
+		extra := int64(cost) - int64(decoding)
+		t.Logf("%s: %d KiB on top of decoding, %.0f bytes per failed rule", tt.name, extra>>10, float64(extra)/40_000)
+		if extra > tt.max {
+			t.Errorf("%s: %d KiB on top of decoding, want at most %d", tt.name, extra>>10, tt.max>>10)
 		}
 	}
 }

@@ -53,3 +53,16 @@ func TestTypeCachesAreBounded(t *testing.T) {
 		t.Error("the input type is not cached with its fast plan")
 	}
 }
+
+type schemaFirst struct {
+	Name string `json:"name" validate:"required"`
+}
+
+// TestSchemaMetadataCompilesTheInput: a hand-written handler's input type
+// is compiled with its schema, so that the first Decode finds it ready.
+func TestSchemaMetadataCompilesTheInput(t *testing.T) {
+	SchemaMetadata[schemaFirst, struct{}]()
+	if in, ok := inputs.Load(reflect.TypeFor[*schemaFirst]()); !ok || in.(*input).fast == nil {
+		t.Error("SchemaMetadata left the input type to the first Decode")
+	}
+}

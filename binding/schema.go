@@ -35,6 +35,7 @@ const (
 // rules dive into, and WithValidator's validator decides which zero values
 // the request schema accepts.
 func SchemaMetadata[In, Out any](opts ...Option) map[string]string {
+	inputOf(reflect.TypeFor[*In]()) // its rules compiled now, not at the first Decode
 	return schemaMetadata(reflect.TypeFor[In](), reflect.TypeFor[Out](), newConfig(opts))
 }
 
