@@ -3,6 +3,7 @@ package binding_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/loadgen"
+	"github.com/natsmux/natsmux/micro"
+	"github.com/natsmux/natsmux/microtest"
 )
 
 // Widget is the small struct of the benchmarks.
@@ -133,4 +136,89 @@ func BenchmarkHostileRequest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchOrder is the nested typed payload of issue 13's table: an order
+// with items that the rules dive into.
+type benchOrder struct {
+	ID    string      `json:"id" validate:"required"`
+	Items []benchLine `json:"items" validate:"required,min=1,dive"`
+	Total int         `json:"total" validate:"gte=0"`
+}
+
+type benchLine struct {
+	SKU string `json:"sku" validate:"required,max=16"`
+	Qty int    `json:"qty" validate:"gte=1,lte=100"`
+}
+
+var orderPayload = []byte(`{"id":"o-1","items":[{"sku":"a-1","qty":1},{"sku":"b-2","qty":2}],"total":3}`)
+
+// orderRouter serves the order three ways: raw bytes, binding.JSON, and
+// binding.JSON validating with go-playground/validator (a validator of
+// its own sends every type to it).
+func orderRouter() *natsmux.Router {
+	echoOrder := func(_ context.Context, o *benchOrder) (*benchOrder, error) { return o, nil }
+	r := natsmux.NewRouter()
+	r.Handle("bytes", bytesEcho, natsmux.WithSubject("order.bytes"))
+	r.Handle("typed", binding.JSON(echoOrder), natsmux.WithSubject("order.typed"))
+	r.Handle("playground", binding.JSON(echoOrder, binding.WithValidator(binding.NewValidator())), natsmux.WithSubject("order.playground"))
+	return r
+}
+
+// BenchmarkOrderInMemory serves the order through a router in memory: ns
+// and allocations per request of raw bytes, of binding.JSON and of
+// binding.JSON with go-playground's validation, in alternating batches.
+//
+//	go test -run '^$' -bench OrderInMemory -cpuprofile cpu.out -memprofile mem.out ./binding
+func BenchmarkOrderInMemory(b *testing.B) {
+	r := orderRouter()
+	subjects := []string{"order.bytes", "order.typed", "order.playground"}
+	const batch = 256
+	ctx := context.Background()
+	elapsed := make([]time.Duration, len(subjects))
+	for b.Loop() {
+		for i, subject := range subjects {
+			start := time.Now()
+			for range batch {
+				if _, err := r.ServeNATS(ctx, natsmux.NewRequest(subject, orderPayload)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			elapsed[i] += time.Since(start)
+		}
+	}
+	nsPerReq := func(i int) float64 { return float64(elapsed[i].Nanoseconds()) / float64(b.N*batch) }
+	for i, subject := range subjects {
+		allocs := testing.AllocsPerRun(100, func() { _, _ = r.ServeNATS(ctx, natsmux.NewRequest(subject, orderPayload)) })
+		name := strings.TrimPrefix(subject, "order.")
+		b.ReportMetric(nsPerReq(i), name+"-ns/req")
+		b.ReportMetric(allocs, name+"-allocs/req")
+	}
+	b.ReportMetric(nsPerReq(1)/nsPerReq(2), "typed-time-x-playground")
+}
+
+// BenchmarkOrderEndToEnd serves the order through an in-process server to
+// 32 requesters, against a raw nats.go responder in alternating rounds:
+// typed-x-raw is issue 13's ratio (goal 0.85), playground-x-raw the same
+// with go-playground's validation.
+//
+//	go test -run '^$' -bench OrderEndToEnd -benchtime 10x -count 3 ./binding
+func BenchmarkOrderEndToEnd(b *testing.B) {
+	srv := microtest.NewServer(b)
+	if err := loadgen.StartRaw(srv.Connect(b), "order.raw", 0); err != nil {
+		b.Fatal(err)
+	}
+	svc := microtest.AddService(b, srv.Connect(b), micro.Config{Name: "orders", Version: "1.0.0"})
+	if err := natsmux.Mount(svc, orderRouter()); err != nil {
+		b.Fatal(err)
+	}
+	client := srv.Connect(b)
+	targets := []loadgen.Target{
+		{Name: "raw", Subject: "order.raw", Conn: client},
+		{Name: "typed", Subject: "order.typed", Conn: client},
+		{Name: "playground", Subject: "order.playground", Conn: client},
+	}
+	res := loadgen.Bench(b, targets, loadgen.Load{Requesters: 32, Payload: orderPayload}, 200*time.Millisecond)
+	b.ReportMetric(loadgen.Ratio(res[1], res[0]), "typed-x-raw")
+	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "playground-x-raw")
 }

@@ -79,7 +79,8 @@ func WithMaxItems(n int) Option {
 // WithValidator validates with v instead of the shared validator, for
 // rules of one endpoint's own. NewValidator returns one configured like the
 // shared one (JSON field names in errors); a validator from validator.New
-// reports Go field names.
+// reports Go field names. v checks every type, those the fast path would
+// check too.
 func WithValidator(v *validator.Validate) Option {
 	if v == nil {
 		panic("binding: WithValidator(nil)")
@@ -138,8 +139,26 @@ func (c *config) decode(data []byte, codec Codec, v any) error {
 
 // check measures v (a pointer) against the limits when its type needs it,
 // runs the struct rules when it has any, then v's Validate method if it
-// has one and the rules passed.
+// has one and the rules passed. The fast path does the first two in one
+// walk, for the types it covers and the shared validator.
 func (c *config) check(ctx context.Context, v any, in *input) error {
+	if in.fast != nil && c.validator == nil && !fastOff.Load() {
+		if err := in.fast.check(reflect.ValueOf(v).Elem(), c.maxItems, in.measured); err != nil {
+			return err
+		}
+	} else if err := c.checkRules(ctx, v, in); err != nil {
+		return err
+	}
+	if val, ok := v.(validatable); ok {
+		if err := val.Validate(); err != nil {
+			return validateMethodError(err)
+		}
+	}
+	return nil
+}
+
+// checkRules measures v and runs the validator.
+func (c *config) checkRules(ctx context.Context, v any, in *input) error {
 	if in.measured {
 		m := measure{maxItems: c.maxItems}
 		if err := m.value(reflect.ValueOf(v), nil, 0); err != nil {
@@ -149,11 +168,6 @@ func (c *config) check(ctx context.Context, v any, in *input) error {
 	if in.structRules {
 		if err := c.validate().StructCtx(ctx, v); err != nil {
 			return rulesError(err, reflect.TypeOf(v).Elem().Name())
-		}
-	}
-	if val, ok := v.(validatable); ok {
-		if err := val.Validate(); err != nil {
-			return validateMethodError(err)
 		}
 	}
 	return nil

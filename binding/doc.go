@@ -33,6 +33,16 @@
 // start-up, and WithValidator replaces it for one endpoint. Field errors
 // name fields by their JSON paths ("items[1].sku").
 //
+// Most types never reach the validator: when a handler is made, binding
+// compiles the rules of its input type and, if they are all among those
+// the schema expresses (required, min, max, len, gte, lte, gt, lt, oneof,
+// email, url, uuid, datetime, with omitempty, omitzero, omitnil, dive,
+// structonly, nostructlevel, through nested structs and pointers), checks
+// requests itself, with the validator's answers (the same verdicts and
+// field errors, in the same order) and no allocation to pass, but for
+// maps and the email and url formats. Any other rule, a validator.Valuer,
+// an interface field or WithValidator sends the type to the validator.
+//
 // Each handler publishes the JSON Schemas of In and Out under
 // RequestSchemaKey and ResponseSchemaKey, generated once when it is made;
 // the router adds them to the endpoint's metadata, so INFO shows them. The

@@ -36,8 +36,9 @@ const MaxDepth = 32
 
 // input is what binding knows of an input type, worked out once.
 type input struct {
-	structRules bool // the validator checks its fields
-	measured    bool // it has collections with dive rules or is recursive
+	structRules bool      // the validator checks its fields
+	measured    bool      // it has collections with dive rules or is recursive
+	fast        *fastRoot // its compiled rules (fastpath.go); nil when the validator checks them
 }
 
 // What binding works out about types, once per type. The keys are the
@@ -55,6 +56,9 @@ func inputOf(t reflect.Type) *input {
 	}
 	in := &input{structRules: hasStructRules(t)}
 	in.measured = in.structRules && unbounded(t, nil, map[reflect.Type]bool{})
+	if in.structRules {
+		in.fast = compileFast(t.Elem())
+	}
 	inputs.Store(t, in)
 	return in
 }
@@ -144,7 +148,7 @@ func (m *measure) value(v reflect.Value, rs *ruleSet, depth int) error {
 	case !isNestedStruct(v.Type()) || !rs.entersStruct():
 		return nil
 	case depth == MaxDepth:
-		return natsmux.Errorf(413, "too deeply nested to validate: %q is deeper than %d levels, the limit", m.at(), MaxDepth)
+		return m.tooDeep()
 	}
 	for _, f := range planOf(v.Type()) {
 		m.path = append(m.path, pathStep{name: f.name, index: -1})
@@ -164,7 +168,7 @@ func (m *measure) elements(v reflect.Value, rs *ruleSet, depth int) error {
 	}
 	m.items += v.Len()
 	if m.items > m.maxItems {
-		return natsmux.Errorf(413, "too many elements to validate: %d with %q, the limit is %d", m.items, m.at(), m.maxItems)
+		return m.tooMany()
 	}
 	if v.Kind() == reflect.Map {
 		for it := v.MapRange(); it.Next(); {
@@ -184,6 +188,18 @@ func (m *measure) elements(v reflect.Value, rs *ruleSet, depth int) error {
 		m.path = m.path[:len(m.path)-1]
 	}
 	return nil
+}
+
+// tooMany is the error of a walk that found more elements than the item
+// limit, when it reaches the collection at its path.
+func (m *measure) tooMany() error {
+	return natsmux.Errorf(413, "too many elements to validate: %d with %q, the limit is %d", m.items, m.at(), m.maxItems)
+}
+
+// tooDeep is the error of a walk that reaches a struct MaxDepth levels
+// down, at its path.
+func (m *measure) tooDeep() error {
+	return natsmux.Errorf(413, "too deeply nested to validate: %q is deeper than %d levels, the limit", m.at(), MaxDepth)
 }
 
 // at returns the path being measured, as field errors write it, shortened

@@ -30,21 +30,39 @@ func TestTypeCachesAreBounded(t *testing.T) {
 	for i, c := range caches {
 		before[i] = count(c)
 	}
-	h := JSON(func(context.Context, *cachedTree) (*struct{}, error) { return nil, nil })
+	accept := func(context.Context, *cachedTree) (*struct{}, error) { return nil, nil }
+	// The fast path's plan and the measure's of the validator's path.
+	handlers := []natsmux.Handler{JSON(accept), JSON(accept, WithValidator(NewValidator()))}
 	payload := []byte(`{"leaves":[{"values":[1,2]},{"values":[3]}],"next":{"next":{"leaves":[{"values":[]}]}}}`)
 	for range 1000 {
-		if _, err := h.ServeNATS(context.Background(), natsmux.NewRequest("cached", payload)); err != nil {
-			t.Fatal(err)
+		for _, h := range handlers {
+			if _, err := h.ServeNATS(context.Background(), natsmux.NewRequest("cached", payload)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	// inputs: *cachedTree; plans: cachedTree and cachedLeaf; unbounds:
-	// cachedTree, the one struct type asked about as a whole.
-	for i, want := range []int{1, 2, 1} {
+	// inputs: *cachedTree, with its fast plan; plans: cachedTree and
+	// cachedLeaf; unbounds: the struct types asked about as a whole,
+	// cachedTree and (by the fast plan, as an element) cachedLeaf.
+	for i, want := range []int{1, 2, 2} {
 		if got := count(caches[i]) - before[i]; got != want {
 			t.Errorf("cache %d grew by %d entries, want %d", i, got, want)
 		}
 	}
-	if _, ok := inputs.Load(reflect.TypeFor[*cachedTree]()); !ok {
-		t.Error("the input type is not cached")
+	if in, ok := inputs.Load(reflect.TypeFor[*cachedTree]()); !ok || in.(*input).fast == nil {
+		t.Error("the input type is not cached with its fast plan")
+	}
+}
+
+type schemaFirst struct {
+	Name string `json:"name" validate:"required"`
+}
+
+// TestSchemaMetadataCompilesTheInput: a hand-written handler's input type
+// is compiled with its schema, so that the first Decode finds it ready.
+func TestSchemaMetadataCompilesTheInput(t *testing.T) {
+	SchemaMetadata[schemaFirst, struct{}]()
+	if in, ok := inputs.Load(reflect.TypeFor[*schemaFirst]()); !ok || in.(*input).fast == nil {
+		t.Error("SchemaMetadata left the input type to the first Decode")
 	}
 }

@@ -35,6 +35,7 @@ const (
 // rules dive into, and WithValidator's validator decides which zero values
 // the request schema accepts.
 func SchemaMetadata[In, Out any](opts ...Option) map[string]string {
+	inputOf(reflect.TypeFor[*In]()) // its rules compiled now, not at the first Decode
 	return schemaMetadata(reflect.TypeFor[In](), reflect.TypeFor[Out](), newConfig(opts))
 }
 
@@ -586,27 +587,48 @@ func formatOf(rule, layout string) string {
 	return ""
 }
 
-// oneOfParam splits a oneof parameter as the validator does: words, or
-// phrases in single quotes.
+// oneOfParam matches the words of a oneof parameter as the validator
+// splits them: words, or phrases in single quotes.
 var oneOfParam = regexp.MustCompile(`'[^']*'|\S+`)
+
+// oneOfWords returns the words of a oneof parameter, quotes removed.
+func oneOfWords(param string) []string {
+	words := oneOfParam.FindAllString(param, -1)
+	for i, w := range words {
+		words[i] = strings.ReplaceAll(w, "'", "")
+	}
+	return words
+}
+
+// decimalInt parses w as an integer of the given size written the way
+// strconv.FormatInt writes it, the only words oneof matches a number with.
+func decimalInt(w string, bits int) (int64, bool) {
+	n, err := strconv.ParseInt(w, 10, bits)
+	return n, err == nil && strconv.FormatInt(n, 10) == w
+}
+
+// decimalUint is decimalInt for unsigned integers.
+func decimalUint(w string, bits int) (uint64, bool) {
+	n, err := strconv.ParseUint(w, 10, bits)
+	return n, err == nil && strconv.FormatUint(n, 10) == w
+}
 
 // enumOf returns the values oneof=param lets a value of type t take, in
 // its JSON type: the validator compares a number's decimal form with each
 // word, so only words in that form, within t's range, can match.
 func enumOf(t reflect.Type, param string) []any {
-	words := oneOfParam.FindAllString(param, -1)
+	words := oneOfWords(param)
 	enum := make([]any, 0, len(words))
 	for _, w := range words {
-		w = strings.ReplaceAll(w, "'", "")
 		switch t.Kind() {
 		case reflect.String:
 			enum = append(enum, w)
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			if n, err := strconv.ParseInt(w, 10, t.Bits()); err == nil && strconv.FormatInt(n, 10) == w {
+			if _, ok := decimalInt(w, t.Bits()); ok {
 				enum = append(enum, json.Number(w))
 			}
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			if n, err := strconv.ParseUint(w, 10, t.Bits()); err == nil && strconv.FormatUint(n, 10) == w {
+			if _, ok := decimalUint(w, t.Bits()); ok {
 				enum = append(enum, json.Number(w))
 			}
 		default:
@@ -623,12 +645,7 @@ var durationType = reflect.TypeFor[time.Duration]()
 func numberParam(t reflect.Type, param string) (json.Number, bool) {
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if t == durationType {
-			if d, err := time.ParseDuration(param); err == nil {
-				return json.Number(strconv.FormatInt(int64(d), 10)), true
-			}
-		}
-		n, err := strconv.ParseInt(param, 0, 64)
+		n, err := intParam(t, param)
 		return json.Number(strconv.FormatInt(n, 10)), err == nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, err := strconv.ParseUint(param, 0, 64)
@@ -638,6 +655,18 @@ func numberParam(t reflect.Type, param string) (json.Number, bool) {
 		return json.Number(strconv.FormatFloat(f, 'g', -1, t.Bits())), err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 	}
 	return "", false
+}
+
+// intParam parses the parameter of a rule on a signed integer of type t
+// as the validator does: a duration for time.Duration, else an integer
+// in Go's notation (0x10, 0o17, 1_000).
+func intParam(t reflect.Type, param string) (int64, error) {
+	if t == durationType {
+		if d, err := time.ParseDuration(param); err == nil {
+			return int64(d), nil
+		}
+	}
+	return strconv.ParseInt(param, 0, 64)
 }
 
 // integerRange bounds s to the values an integer of type t can hold,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,12 +118,17 @@ func NewValidator() *validator.Validate {
 // SKU"; the field's path comes first). An empty message gives a generic
 // one; the message also serves validators passed to WithValidator. Like the
 // validator's own registration, it is not safe while requests are being
-// validated: call it at start-up, before serving.
+// validated: call it at start-up, before serving. Registering one of the
+// rules the fast path runs (required, min, ..., see the package doc)
+// replaces it, and from then on the validator checks every type.
 func RegisterValidation(tag string, fn validator.Func, message string) error {
 	registerMu.Lock()
 	defer registerMu.Unlock()
 	if err := sharedValidator().RegisterValidation(tag, fn); err != nil {
 		return fmt.Errorf("binding: registering rule %q: %w", tag, err)
+	}
+	if slices.Contains(fastRuleNames, tag) {
+		fastOff.Store(true) // the fast path would run the rule it replaces
 	}
 	if message != "" {
 		messages.Store(tag, message)
