@@ -268,7 +268,7 @@ func buildChain(ep *Endpoint, mws []Middleware, h Handler, eh ErrorHandler) Hand
 // Endpoints registered later are served too. Router.ServeNATS is InMemory
 // without options.
 func InMemory(r *Router, opts ...ServeOption) Handler {
-	return &local{tree: r.tree, sc: newServeConfig(opts), chains: map[*route]*boundRoute{}}
+	return &local{tree: r.tree, sc: newServeConfig(opts)}
 }
 
 // local is an in-memory mount: chains are built when an endpoint first
@@ -277,8 +277,7 @@ func InMemory(r *Router, opts ...ServeOption) Handler {
 type local struct {
 	tree   *tree
 	sc     serveConfig
-	mu     sync.Mutex
-	chains map[*route]*boundRoute // bounded by the tree's routes
+	chains sync.Map // *route to *boundRoute, bounded by the tree's routes
 }
 
 // boundRoute is a route on one mount: its endpoint as it is there, and its
@@ -309,12 +308,11 @@ func (l *local) ServeNATS(ctx context.Context, req *Request) (*Response, error) 
 }
 
 func (l *local) bind(rt *route) *boundRoute {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	br, ok := l.chains[rt]
-	if !ok {
-		br = rt.bind(micro.Config{}, l.sc)
-		l.chains[rt] = br
+	if br, ok := l.chains.Load(rt); ok {
+		return br.(*boundRoute)
 	}
-	return br
+	// Two first requests may both build the chain; one chain is kept, so
+	// that all later requests share its middleware's per-endpoint state.
+	br, _ := l.chains.LoadOrStore(rt, rt.bind(micro.Config{}, l.sc))
+	return br.(*boundRoute)
 }
