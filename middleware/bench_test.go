@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -156,6 +157,57 @@ func BenchmarkMiddleware(b *testing.B) {
 				if _, err := r.ServeNATS(context.Background(), natsmux.NewRequest(subject, payload)); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkChainLeaveOneOut finds what the recommended chain with Timeout
+// costs end to end, middleware by middleware: the whole chain and the chain
+// without each one in turn, against a raw responder, all on one server in
+// alternating rounds, with production telemetry (one trace in ten sampled,
+// every log record formatted as JSON). The gap between "all" and
+// "without-X" is what X costs on the wire. Each b.N is one 200 ms round
+// per target.
+func BenchmarkChainLeaveOneOut(b *testing.B) {
+	for _, callers := range []int{32, 1} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			srv := microtest.NewServer(b)
+			if err := loadgen.StartRaw(srv.Connect(b), "bench.raw", 0); err != nil {
+				b.Fatal(err)
+			}
+			bt := newBenchTelemetry(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))
+			named := []struct {
+				name string
+				mw   natsmux.Middleware
+			}{
+				{"tracing", bt.tracing},
+				{"requestid", middleware.RequestID()},
+				{"logger", middleware.Logger(middleware.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))},
+				{"metrics", bt.metrics},
+				{"recover", middleware.Recover()},
+				{"timeout", middleware.Timeout(5 * time.Second)},
+			}
+			r := natsmux.NewRouter()
+			targets := []loadgen.Target{{Name: "raw", Subject: "bench.raw", Conn: srv.Connect(b)}}
+			for leftOut := -1; leftOut < len(named); leftOut++ {
+				var mws []natsmux.Middleware
+				for i, n := range named {
+					if i != leftOut {
+						mws = append(mws, n.mw)
+					}
+				}
+				name := "all"
+				if leftOut >= 0 {
+					name = "without-" + named[leftOut].name
+				}
+				r.HandleFunc(name, echo, natsmux.WithMiddleware(mws...))
+				targets = append(targets, loadgen.Target{Name: name, Subject: name, Conn: targets[0].Conn})
+			}
+			serve(b, srv.Connect(b), "leave-one-out", r)
+			res := loadgen.Bench(b, targets, loadgen.Load{Requesters: callers, Payload: bytes.Repeat([]byte("x"), 128)}, 200*time.Millisecond)
+			for i, r := range res[1:] {
+				b.ReportMetric(loadgen.Ratio(r, res[0]), targets[i+1].Name+"-x-raw")
 			}
 		})
 	}
