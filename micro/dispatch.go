@@ -149,26 +149,29 @@ func (d *dispatcher) handle(msg *nats.Msg) bool {
 			d.launch() // someone to take the next message while this one is served
 		}
 		d.serve(msg, start)
-		return !d.surplus()
+		return !d.surplus(true)
 	}
 	since := int64(start.Sub(epoch))
 	d.inlineSince.Store(since)
 	d.svc.watchdog.alert()
 	d.serve(msg, start)
 	// Another receiver took over during the call, or stored a call of its
-	// own since (after spread mode): this one leaves.
-	return d.inlineSince.CompareAndSwap(since, 0)
+	// own since: this one leaves. Receivers left from spread mode leave at
+	// surplus's pace, so that the endpoint gets back to one.
+	return d.inlineSince.CompareAndSwap(since, 0) && !d.surplus(false)
 }
 
 // surplus reports whether a receiver whose call returned should leave: more
-// receivers wait than idleReceivers and than are busy, and none has left for
-// shrinkEvery. Arrivals are bursty, so the number waiting swings; shrinking
-// at most at that pace, while growing at once, keeps a receiver that the
-// next burst needs from leaving, and stops the endpoint from paying for a
-// new goroutine, and its stack growth, per message.
-func (d *dispatcher) surplus() bool {
+// receivers wait than the mode needs (spread: idleReceivers, and as many as
+// are busy; inline: none, since the leader takes the next message itself),
+// and none has left for shrinkEvery. Arrivals are bursty, so the number
+// waiting swings; shrinking at most at that pace, while growing at once,
+// keeps a receiver that the next burst needs from leaving, and stops the
+// endpoint from paying for a new goroutine, and its stack growth, per
+// message.
+func (d *dispatcher) surplus(spread bool) bool {
 	waiting := d.waiting.Load()
-	if waiting < idleReceivers || waiting <= d.receivers.Load()-waiting {
+	if waiting == 0 || spread && (waiting < idleReceivers || waiting <= d.receivers.Load()-waiting) {
 		return false
 	}
 	now := int64(time.Since(epoch))

@@ -113,7 +113,8 @@ func TestModeReturnsInline(t *testing.T) {
 // TestReceiversFollowTheLoad: in spread mode a burst of calls that block
 // gets a receiver each, never more than the endpoint's limit, while fast
 // calls go on being served beside them; once the burst is over, the
-// receivers left over leave, down to a few.
+// receivers left over leave, down to a few, and to one when fast traffic
+// has brought the endpoint back inline.
 func TestReceiversFollowTheLoad(t *testing.T) {
 	ns := startServer(t)
 	nc := connect(t, ns)
@@ -165,6 +166,14 @@ func TestReceiversFollowTheLoad(t *testing.T) {
 	for d.receivers.Load() > 2*idleReceivers {
 		if time.Now().After(deadline) {
 			t.Fatalf("still %d receivers after the burst", d.receivers.Load())
+		}
+		if _, err := caller.Request("e", []byte("fast"), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for d.spread.Load() || d.receivers.Load() > 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d receivers, spread %v, after the burst; want one, inline", d.receivers.Load(), d.spread.Load())
 		}
 		if _, err := caller.Request("e", []byte("fast"), 5*time.Second); err != nil {
 			t.Fatal(err)
