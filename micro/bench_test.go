@@ -123,30 +123,13 @@ func BenchmarkHandoff(b *testing.B) {
 	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "pool-x-inline")
 }
 
-// mixes are the workloads of BenchmarkMix: one request in Every takes Slow,
-// the others none; and a heavy-tailed spread of work times.
-var mixes = []struct {
-	name string
-	mix  loadgen.Mix
-}{
-	{"echo", loadgen.Mix{}},
-	{"all-1ms", loadgen.Mix{Every: 1, Slow: time.Millisecond}},
-	{"1in2-1ms", loadgen.Mix{Every: 2, Slow: time.Millisecond}},
-	{"1in5-200us", loadgen.Mix{Every: 5, Slow: 200 * time.Microsecond}},
-	{"1in10-1ms", loadgen.Mix{Every: 10, Slow: time.Millisecond}},
-	{"1in20-5ms", loadgen.Mix{Every: 20, Slow: 5 * time.Millisecond}},
-	{"1in100-5ms", loadgen.Mix{Every: 100, Slow: 5 * time.Millisecond}},
-	{"1in1000-50ms", loadgen.Mix{Every: 1000, Slow: 50 * time.Millisecond}},
-	{"heavy-tail", loadgen.Mix{HeavyTail: true}},
-}
-
 // BenchmarkMix: mixes of fast and slow requests, 32 requesters, natsmux
 // micro against a responder that gives every message a goroutine of its own
 // (the design that a slow request never holds up). It reports the
 // throughput ratio and the ratio of the fast requests' p99.
 func BenchmarkMix(b *testing.B) {
-	for _, m := range mixes {
-		b.Run(m.name, func(b *testing.B) {
+	for _, m := range loadgen.Mixes {
+		b.Run(m.Name, func(b *testing.B) {
 			srv := microtest.NewServer(b)
 			if err := loadgen.StartPerMessage(srv.Connect(b), "mix.gpm", 0); err != nil {
 				b.Fatal(err)
@@ -168,7 +151,7 @@ func BenchmarkMix(b *testing.B) {
 				{Name: "gpm", Subject: "mix.gpm", Conn: client},
 				{Name: "micro", Subject: "mix.ours", Conn: client},
 			}
-			load := loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128), Mix: m.mix}
+			load := loadgen.Load{Requesters: 32, Payload: bytes.Repeat([]byte("x"), 128), Mix: m.Mix}
 			res := loadgen.Bench(b, targets, load, 200*time.Millisecond)
 			b.ReportMetric(loadgen.Ratio(res[1], res[0]), "x-gpm")
 			b.ReportMetric(loadgen.FastP99Ratio(res[1], res[0]), "fastp99-x-gpm")

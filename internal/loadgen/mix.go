@@ -24,6 +24,28 @@ type Mix struct {
 	HeavyTail bool
 }
 
+// NamedMix is a Mix with a name for benchmark results (Name) and one for
+// reports (Title).
+type NamedMix struct {
+	Name, Title string
+	Mix         Mix
+}
+
+// Mixes is the family of workloads the dispatcher is measured on, by
+// BenchmarkMix and by the benchmark report: the two extremes, one request in
+// Every taking Slow with the others none, and a heavy-tailed spread.
+var Mixes = []NamedMix{
+	{"echo", "echo", Mix{}},
+	{"all-1ms", "every request 1 ms", Mix{Every: 1, Slow: time.Millisecond}},
+	{"1in2-1ms", "1 in 2 takes 1 ms", Mix{Every: 2, Slow: time.Millisecond}},
+	{"1in5-200us", "1 in 5 takes 200 µs", Mix{Every: 5, Slow: 200 * time.Microsecond}},
+	{"1in10-1ms", "1 in 10 takes 1 ms", Mix{Every: 10, Slow: time.Millisecond}},
+	{"1in20-5ms", "1 in 20 takes 5 ms", Mix{Every: 20, Slow: 5 * time.Millisecond}},
+	{"1in100-5ms", "1 in 100 takes 5 ms", Mix{Every: 100, Slow: 5 * time.Millisecond}},
+	{"1in1000-50ms", "1 in 1000 takes 50 ms", Mix{Every: 1000, Slow: 50 * time.Millisecond}},
+	{"heavy-tail", "heavy tail (Pareto)", Mix{HeavyTail: true}},
+}
+
 // FastUnder is the work below which a request counts as fast in a heavy
 // tailed mix; its latency goes into Result's fast percentiles.
 const FastUnder = 100 * time.Microsecond

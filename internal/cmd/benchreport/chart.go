@@ -47,7 +47,7 @@ func mixChart(tables [][]loadgen.Result) []byte {
 	var pairs []bar
 	for i, res := range tables {
 		pairs = append(pairs,
-			bar{mixes[i].name, loadgen.Ratio(res[1], res[0]), true},
+			bar{loadgen.Mixes[i].Title, loadgen.Ratio(res[1], res[0]), true},
 			bar{"  raw nats.go, inline", loadgen.Ratio(res[2], res[0]), false})
 	}
 	return svg([]string{"Mixes of fast and slow requests: throughput relative to a goroutine per message"}, [][]bar{pairs}, "1x")

@@ -41,14 +41,14 @@ func report(stack, mixTables [][]loadgen.Result, mws []middlewareResult, profile
 		"message a goroutine of its own.\n\n", mixCallers)
 	b.WriteString("| mix | natsmux micro, x throughput | fast p99, natsmux / goroutine per message | raw nats.go (inline), x throughput |\n" +
 		"|---|---:|---:|---:|\n")
-	for i, m := range mixes {
+	for i, m := range loadgen.Mixes {
 		res := mixTables[i]
 		fast := "-"
 		if res[0].FastPercentile(0.99) > 0 {
 			fast = fmt.Sprintf("%s / %s = %.2f", res[1].FastPercentile(0.99).Round(time.Microsecond),
 				res[0].FastPercentile(0.99).Round(time.Microsecond), loadgen.FastP99Ratio(res[1], res[0]))
 		}
-		fmt.Fprintf(&b, "| %s | %.2f | %s | %.2f |\n", m.name, loadgen.Ratio(res[1], res[0]), fast, loadgen.Ratio(res[2], res[0]))
+		fmt.Fprintf(&b, "| %s | %.2f | %s | %.2f |\n", m.Title, loadgen.Ratio(res[1], res[0]), fast, loadgen.Ratio(res[2], res[0]))
 	}
 	b.WriteString("\n![Throughput on mixes relative to a goroutine per message](benchmarks-mix.svg)\n\n")
 
