@@ -196,6 +196,9 @@ func TestDiscoverBounded(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		if err := rogue.Flush(); err != nil { // the server has the subscription before anyone pings
+			t.Fatal(err)
+		}
 		started := time.Now()
 		pings, err := micro.DiscoverPing(context.Background(), srv.Connect(t))
 		if err != nil || len(pings) == 0 {
@@ -214,6 +217,9 @@ func TestDiscoverBounded(t *testing.T) {
 				_ = rogue.Publish(m.Reply, []byte(`{}`))
 			}
 		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := rogue.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		raw, err := micro.Discover(context.Background(), srv.Connect(t), micro.PingVerb)
