@@ -275,9 +275,10 @@ func InMemory(r *Router, opts ...ServeOption) Handler {
 // serves, so that a local mount needs no registration with the tree and
 // is collected with its last reference.
 type local struct {
-	tree   *tree
-	sc     serveConfig
-	chains sync.Map // *route to *boundRoute, bounded by the tree's routes
+	tree     *tree
+	sc       serveConfig
+	chains   sync.Map   // *route to *boundRoute, bounded by the tree's routes
+	building sync.Mutex // held while a chain is built
 }
 
 // boundRoute is a route on one mount: its endpoint as it is there, and its
@@ -311,8 +312,14 @@ func (l *local) bind(rt *route) *boundRoute {
 	if br, ok := l.chains.Load(rt); ok {
 		return br.(*boundRoute)
 	}
-	// Two first requests may both build the chain; one chain is kept, so
-	// that all later requests share its middleware's per-endpoint state.
-	br, _ := l.chains.LoadOrStore(rt, rt.bind(micro.Config{}, l.sc))
-	return br.(*boundRoute)
+	// Built under the lock: middleware sees its endpoint once per chain,
+	// however many first requests arrive together.
+	l.building.Lock()
+	defer l.building.Unlock()
+	if br, ok := l.chains.Load(rt); ok {
+		return br.(*boundRoute)
+	}
+	br := rt.bind(micro.Config{}, l.sc)
+	l.chains.Store(rt, br)
+	return br
 }
