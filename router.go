@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/natsmux/natsmux/internal/adr32"
@@ -36,13 +35,10 @@ type Router struct {
 
 // tree is what all routers derived from one NewRouter share.
 type tree struct {
-	mu     sync.RWMutex
+	mu     sync.Mutex
 	routes []*route
-	// literal indexes the routes whose subjects have no wildcard, which
-	// no other route overlaps: match finds them without a scan.
-	literal map[string]*route
-	mounts  []*mount // the services the tree is mounted on, while they run
-	local   Handler  // Router.ServeNATS's in-memory mount, made on first use
+	mounts []*mount // the services the tree is mounted on, while they run
+	local  Handler  // Router.ServeNATS's in-memory mount, made on first use
 }
 
 // route is one registered endpoint.
@@ -134,12 +130,6 @@ func (r *Router) Handle(name string, h Handler, opts ...EndpointOption) {
 	}
 	rt.mws = append(r.stack(), rt.mws...)
 	r.tree.routes = append(r.tree.routes, rt)
-	if !strings.ContainsAny(rt.subject, "*>") {
-		if r.tree.literal == nil {
-			r.tree.literal = map[string]*route{}
-		}
-		r.tree.literal[rt.subject] = rt
-	}
 	for p := r; p != nil; p = p.parent {
 		p.sealed = true
 	}
@@ -242,11 +232,8 @@ func (r *Router) ServeNATS(ctx context.Context, req *Request) (*Response, error)
 // match returns the route whose subject matches subject; there is at most
 // one, since subjects may not overlap.
 func (t *tree) match(subject string) *route {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if rt, ok := t.literal[subject]; ok {
-		return rt
-	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, rt := range t.routes {
 		if adr32.Matches(rt.subject, subject) {
 			return rt

@@ -268,17 +268,17 @@ func buildChain(ep *Endpoint, mws []Middleware, h Handler, eh ErrorHandler) Hand
 // Endpoints registered later are served too. Router.ServeNATS is InMemory
 // without options.
 func InMemory(r *Router, opts ...ServeOption) Handler {
-	return &local{tree: r.tree, sc: newServeConfig(opts)}
+	return &local{tree: r.tree, sc: newServeConfig(opts), chains: map[*route]*boundRoute{}}
 }
 
 // local is an in-memory mount: chains are built when an endpoint first
 // serves, so that a local mount needs no registration with the tree and
 // is collected with its last reference.
 type local struct {
-	tree     *tree
-	sc       serveConfig
-	chains   sync.Map   // *route to *boundRoute, bounded by the tree's routes
-	building sync.Mutex // held while a chain is built
+	tree   *tree
+	sc     serveConfig
+	mu     sync.Mutex
+	chains map[*route]*boundRoute // bounded by the tree's routes
 }
 
 // boundRoute is a route on one mount: its endpoint as it is there, and its
@@ -309,17 +309,12 @@ func (l *local) ServeNATS(ctx context.Context, req *Request) (*Response, error) 
 }
 
 func (l *local) bind(rt *route) *boundRoute {
-	if br, ok := l.chains.Load(rt); ok {
-		return br.(*boundRoute)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	br, ok := l.chains[rt]
+	if !ok {
+		br = rt.bind(micro.Config{}, l.sc)
+		l.chains[rt] = br
 	}
-	// Built under the lock: middleware sees its endpoint once per chain,
-	// however many first requests arrive together.
-	l.building.Lock()
-	defer l.building.Unlock()
-	if br, ok := l.chains.Load(rt); ok {
-		return br.(*boundRoute)
-	}
-	br := rt.bind(micro.Config{}, l.sc)
-	l.chains.Store(rt, br)
 	return br
 }
