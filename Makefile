@@ -67,7 +67,7 @@ soak: ## Steady mixed load, failovers and hedging for SOAK each (default 60s), t
 	$(GO) test -run '^(TestSoak|TestResilientNodeFailure|TestSuperclusterFailover|TestHedgingSlowInstance)$$' -v -count 1 -timeout 20m ./internal/scaletest -args -soak=$(SOAK)
 
 .PHONY: fuzz
-fuzz: ## Every fuzz target of every package (found by go test -list) for FUZZTIME each (default 10s)
+fuzz: ## Every fuzz target of every package (found by go test -list) for FUZZTIME each (default 10s; 1000x is a count)
 	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(PKGS)); do \
 		for name in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$name ($$pkg)"; \
