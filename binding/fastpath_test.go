@@ -816,7 +816,7 @@ func TestFailingRulesCost(t *testing.T) {
 		var err error
 		cost := allocated(func() { _, err = tt.handler.ServeNATS(context.Background(), req) })
 		checkCapped(t, err, 40_000)
-		extra := int64(cost) - int64(decoding)
+		extra := cost - decoding
 		t.Logf("%s: %d KiB on top of decoding, %.0f bytes per failed rule", tt.name, extra>>10, float64(extra)/40_000)
 		if extra > tt.max {
 			t.Errorf("%s: %d KiB on top of decoding, want at most %d", tt.name, extra>>10, tt.max>>10)

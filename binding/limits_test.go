@@ -53,14 +53,15 @@ func chain(depth int) []byte {
 	return []byte(strings.Repeat(`{"next":`, depth) + `{}` + strings.Repeat(`}`, depth))
 }
 
-// allocated returns the bytes f allocates on the heap.
-func allocated(f func()) uint64 {
+// allocated returns the bytes f allocates on the heap, signed, so that the
+// difference of two measurements that come out about equal cannot wrap.
+func allocated(f func()) int64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	f()
 	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
+	return int64(after.TotalAlloc - before.TotalAlloc)
 }
 
 // TestHostileValidationIsBounded: requests built to make validation

@@ -23,7 +23,8 @@ import (
 //     the service's watchdog, which looks every watchdogTick while leaders
 //     are busy, starts another receiver, as the Go scheduler hands off a P
 //     when a goroutine blocks in a system call; the old leader leaves once
-//     its call returns.
+//     its call returns, and receivers left from spread mode leave at
+//     surplus's pace.
 //   - Spread mode: as many receivers as calls in flight, plus at least one
 //     waiting for the next message. A receiver that takes a message when no
 //     other waits starts one before it serves the message, so a slow call

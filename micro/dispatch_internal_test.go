@@ -110,6 +110,38 @@ func TestModeReturnsInline(t *testing.T) {
 	}
 }
 
+// TestSurplusPace: a receiver whose call returned leaves only when more
+// wait than its mode needs (spread: idleReceivers and as many as are busy;
+// inline: none), and at most one leaves every shrinkEvery.
+func TestSurplusPace(t *testing.T) {
+	tests := []struct {
+		name               string
+		spread             bool
+		receivers, waiting int32
+		want               bool
+	}{
+		{"spread, many idle", true, 40, 30, true},
+		{"spread, idleReceivers left", true, 40, idleReceivers - 1, false},
+		{"spread, as many waiting as busy", true, 20, 10, false},
+		{"inline, one waiting", false, 2, 1, true},
+		{"inline, none waiting", false, 1, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &dispatcher{max: 256}
+			d.receivers.Store(tt.receivers)
+			d.waiting.Store(tt.waiting)
+			d.lastLeft.Store(int64(time.Since(epoch) - shrinkEvery))
+			if got := d.surplus(tt.spread); got != tt.want {
+				t.Fatalf("surplus = %v, want %v", got, tt.want)
+			}
+			if tt.want && d.surplus(tt.spread) {
+				t.Errorf("a second receiver left within shrinkEvery of the first")
+			}
+		})
+	}
+}
+
 // TestReceiversFollowTheLoad: in spread mode a burst of calls that block
 // gets a receiver each, never more than the endpoint's limit, while fast
 // calls go on being served beside them; once the burst is over, the

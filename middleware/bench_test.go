@@ -188,7 +188,7 @@ func BenchmarkChainLeaveOneOut(b *testing.B) {
 				{"recover", middleware.Recover()},
 				{"timeout", middleware.Timeout(5 * time.Second)},
 			}
-			r := natsmux.NewRouter()
+			chains := natsmux.NewRouter()
 			targets := []loadgen.Target{{Name: "raw", Subject: "bench.raw", Conn: srv.Connect(b)}}
 			for leftOut := -1; leftOut < len(named); leftOut++ {
 				var mws []natsmux.Middleware
@@ -201,10 +201,10 @@ func BenchmarkChainLeaveOneOut(b *testing.B) {
 				if leftOut >= 0 {
 					name = "without-" + named[leftOut].name
 				}
-				r.HandleFunc(name, echo, natsmux.WithMiddleware(mws...))
+				chains.HandleFunc(name, echo, natsmux.WithMiddleware(mws...))
 				targets = append(targets, loadgen.Target{Name: name, Subject: name, Conn: targets[0].Conn})
 			}
-			serve(b, srv.Connect(b), "leave-one-out", r)
+			serve(b, srv.Connect(b), "leave-one-out", chains)
 			res := loadgen.Bench(b, targets, loadgen.Load{Requesters: callers, Payload: bytes.Repeat([]byte("x"), 128)}, 200*time.Millisecond)
 			for i, r := range res[1:] {
 				b.ReportMetric(loadgen.Ratio(r, res[0]), targets[i+1].Name+"-x-raw")
