@@ -139,12 +139,19 @@ func TestErrorHandlerSeenByMiddleware(t *testing.T) {
 
 // TestErrorReplyTooLarge: an error reply whose payload the server refuses
 // for its size becomes 500 "reply too large", as a reply does, so that the
-// caller learns at once instead of timing out.
+// caller learns at once instead of timing out; it carries the headers meant
+// for error replies.
 func TestErrorReplyTooLarge(t *testing.T) {
 	srv := microtest.NewServer(t, microtest.WithOptions(func(o *server.Options) { o.MaxPayload = 4096 }))
 	nc := srv.Connect(t)
 	big := []byte(strings.Repeat("x", 8192))
 	r := natsmux.NewRouter()
+	r.Use(func(next natsmux.Handler) natsmux.Handler {
+		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			req.SetErrorReplyHeader("Request-Id", "r-1")
+			return next.ServeNATS(ctx, req)
+		})
+	})
 	r.HandleFunc("fail", func(context.Context, *natsmux.Request) (*natsmux.Response, error) {
 		return nil, &natsmux.Error{Code: 400, Description: "invalid", Data: big}
 	})
@@ -154,8 +161,9 @@ func TestErrorReplyTooLarge(t *testing.T) {
 	svc := mountService(t, nc, micro.Config{Name: "big", Version: "1.0.0"}, r)
 	for _, subject := range []string{"fail", "big"} {
 		reply := microtest.RequestMsg(t, nc, &nats.Msg{Subject: subject})
-		if reply.Header.Get(micro.ErrorCodeHeader) != "500" || reply.Header.Get(micro.ErrorHeader) != "reply too large" {
-			t.Errorf("%s: reply %v", subject, reply.Header)
+		if reply.Header.Get(micro.ErrorCodeHeader) != "500" || reply.Header.Get(micro.ErrorHeader) != "reply too large" ||
+			reply.Header.Get("Request-Id") != "r-1" {
+			t.Errorf("%s: reply %v, want 500 reply too large with the error reply headers", subject, reply.Header)
 		}
 	}
 	for _, e := range microtest.SettledStats(t, svc, 2).Endpoints {

@@ -2,6 +2,8 @@ package natsmux
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +71,7 @@ func TestFirstReplyWins(t *testing.T) {
 		return func(next Handler) Handler {
 			return HandlerFunc(func(ctx context.Context, req *Request) (*Response, error) {
 				req.ReplyHeader().Set(key, value)
+				req.SetErrorReplyHeader(key+"-Error", value)
 				return next.ServeNATS(ctx, req)
 			})
 		}
@@ -77,18 +80,25 @@ func TestFirstReplyWins(t *testing.T) {
 		name    string
 		handler HandlerFunc
 		want    string
-		headers nats.Header
+		headers nats.Header // "" for a header the reply must not have
 	}{
 		{"early reply", func(_ context.Context, req *Request) (*Response, error) {
 			if !req.exchange.reply(req, Reply([]byte("accepted")), nil) || req.exchange.reply(req, Reply([]byte("twice")), nil) {
 				t.Error("the first reply did not win")
 			}
 			return Reply([]byte("dropped")), nil
-		}, "reply accepted", nats.Header{"Stamp": {"outer"}}},
+		}, "reply accepted", nats.Header{"Stamp": {"outer"}, "Stamp-Error": {""}}},
 		{"early error", func(_ context.Context, req *Request) (*Response, error) {
 			req.exchange.reply(req, nil, ErrConflict)
 			return Reply([]byte("dropped")), nil
-		}, "error 409 conflict", nats.Header{"Stamp": {"outer"}}},
+		}, "error 409 conflict", nats.Header{"Stamp": {"outer"}, "Stamp-Error": {"outer"}}},
+		{"error through a child", func(_ context.Context, req *Request) (*Response, error) {
+			c := req.child()
+			c.SetErrorReplyHeader("Stamp-Error", "clone")
+			c.SetErrorReplyHeader("Own-Error", "1")
+			c.exchange.reply(&c, nil, ErrConflict)
+			return nil, nil
+		}, "error 409 conflict", nats.Header{"Stamp": {"outer"}, "Stamp-Error": {"clone"}, "Own-Error": {"1"}}},
 		{"through a child", func(_ context.Context, req *Request) (*Response, error) {
 			c := req.child()
 			c.ReplyHeader().Set("Stamp", "clone")
@@ -102,7 +112,7 @@ func TestFirstReplyWins(t *testing.T) {
 				t.Error("the child's reply headers reached the original")
 			}
 			return nil, nil
-		}, "reply from a goroutine", nats.Header{"Stamp": {"clone"}, "Own": {"1"}}},
+		}, "reply from a goroutine", nats.Header{"Stamp": {"clone"}, "Own": {"1"}, "Stamp-Error": {""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,13 +167,33 @@ func TestEarlyReplyFinishesBeforeStats(t *testing.T) {
 func TestAdoptReplyHeader(t *testing.T) {
 	orig := NewRequest("x", nil)
 	orig.ReplyHeader().Set("A", "orig")
+	orig.SetErrorReplyHeader("A-Error", "orig")
 	clone := orig.child()
 	if allocs := testing.AllocsPerRun(10, func() { orig.adoptReplyHeader(&clone) }); allocs != 0 {
 		t.Errorf("adopting no headers allocates %v times", allocs)
 	}
 	clone.ReplyHeader().Set("B", "clone")
+	clone.SetErrorReplyHeader("B-Error", "clone")
+	clone.SetErrorReplyHeader("C-Error", "clone")
 	orig.adoptReplyHeader(&clone)
 	if orig.ReplyHeader().Get("A") != "orig" || orig.ReplyHeader().Get("B") != "clone" || clone.ReplyHeader().Get("A") != "" {
 		t.Errorf("adopted reply headers: original %v, clone %v", orig.ReplyHeader(), clone.ReplyHeader())
+	}
+	want := nats.Header{"A": {"orig"}, "B": {"clone"}, "A-Error": {"orig"}, "B-Error": {"clone"}, "C-Error": {"clone"}}
+	if got := orig.replyHeaders(true); !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("error reply headers after adopting %v, want %v", got, want)
+	}
+}
+
+// TestErrorReplyHeaderAllocs: one header for error replies, as RequestID
+// sets on every request, costs a successful request no allocation.
+func TestErrorReplyHeaderAllocs(t *testing.T) {
+	id := []string{"r-1"}
+	req := NewRequest("x", nil)
+	if allocs := testing.AllocsPerRun(100, func() {
+		req.SetErrorReplyHeader("Request-Id", id...)
+		_ = req.replyHeaders(false)
+	}); allocs != 0 {
+		t.Errorf("%v allocations", allocs)
 	}
 }

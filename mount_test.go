@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,6 +201,9 @@ func TestPanicWithoutRecoverMiddleware(t *testing.T) {
 	}
 }
 
+// TestReplyHeaders: ReplyHeader's headers go on every reply and
+// SetErrorReplyHeader's on error replies only, over ReplyHeader's; the
+// handler's own Response.Header and Error.Header win over both.
 func TestReplyHeaders(t *testing.T) {
 	srv := microtest.NewServer(t)
 	nc := srv.Connect(t)
@@ -207,6 +211,9 @@ func TestReplyHeaders(t *testing.T) {
 		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
 			req.ReplyHeader().Set("Request-Id", "r-1")
 			req.ReplyHeader().Set("Shared", "middleware")
+			req.SetErrorReplyHeader("Failed", "first", "then replaced")
+			req.SetErrorReplyHeader("Shared", "on error")
+			req.SetErrorReplyHeader("Failed", "yes")
 			return next.ServeNATS(ctx, req)
 		})
 	}
@@ -218,15 +225,25 @@ func TestReplyHeaders(t *testing.T) {
 	r.HandleFunc("fail", func(context.Context, *natsmux.Request) (*natsmux.Response, error) {
 		return nil, &natsmux.Error{Code: 400, Description: "no", Header: nats.Header{"Shared": {"error"}}}
 	})
+	r.HandleFunc("conflict", func(context.Context, *natsmux.Request) (*natsmux.Response, error) { return nil, natsmux.ErrConflict })
 	r.HandleFunc("empty", func(context.Context, *natsmux.Request) (*natsmux.Response, error) { return nil, nil })
 	mountService(t, nc, micro.Config{Name: "hdr", Version: "1.0.0"}, r)
 
-	tests := []struct{ subject, shared string }{{"ok", "handler"}, {"fail", "error"}, {"empty", "middleware"}}
+	tests := []struct{ subject, shared, failed string }{
+		{"ok", "handler", ""},
+		{"fail", "error", "yes"},
+		{"conflict", "on error", "yes"},
+		{"empty", "middleware", ""},
+	}
 	for _, tt := range tests {
 		reply := microtest.Request(t, nc, tt.subject, nil)
-		if reply.Header.Get("Request-Id") != "r-1" || reply.Header.Get("Shared") != tt.shared {
-			t.Errorf("%s: headers %v", tt.subject, reply.Header)
+		if reply.Header.Get("Request-Id") != "r-1" || reply.Header.Get("Shared") != tt.shared ||
+			!slices.Equal(reply.Header.Values("Failed"), slices.DeleteFunc([]string{tt.failed}, func(v string) bool { return v == "" })) {
+			t.Errorf("%s: headers %v, want Shared %q and Failed %q", tt.subject, reply.Header, tt.shared, tt.failed)
 		}
+	}
+	if msg := panicMessage(func() { natsmux.NewRequest("x", nil).SetErrorReplyHeader("", "v") }); !strings.Contains(msg, "empty key") {
+		t.Errorf("SetErrorReplyHeader with an empty key: panic %q", msg)
 	}
 }
 

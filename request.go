@@ -23,9 +23,17 @@ type Request struct {
 	// Endpoint describes the endpoint serving the request.
 	Endpoint *Endpoint
 
-	replyHeader nats.Header
-	exchange    *exchange // the request's one reply; nil for a request made by NewRequest
-	parent      *Request  // set by child: its reply headers come first
+	replyHeader  nats.Header
+	errorHeader  headerField // the first header of SetErrorReplyHeader, inline: RequestID sets one on every request
+	errorHeaders nats.Header // the others
+	exchange     *exchange   // the request's one reply; nil for a request made by NewRequest
+	parent       *Request    // set by child: its reply headers come first
+}
+
+// headerField is a header key and its values.
+type headerField struct {
+	key    string
+	values []string
 }
 
 // NewRequest returns a request for subject with data, for calling handlers
@@ -90,13 +98,34 @@ func token(subject string, i int) string {
 
 // ReplyHeader returns headers to add to whatever reply the request gets,
 // error replies included. Middleware uses it for headers that belong on
-// every reply, such as a request id; a handler's own Response.Header and
-// Error.Header win where keys collide.
+// every reply; a handler's own Response.Header and Error.Header win where
+// keys collide.
 func (r *Request) ReplyHeader() nats.Header {
 	if r.replyHeader == nil {
 		r.replyHeader = make(nats.Header, 2) // sized, so that the first Set does not grow it
 	}
 	return r.replyHeader
+}
+
+// SetErrorReplyHeader sets the header key to values on the request's error
+// replies only, whoever sends them: the handler, Recover, the ErrorHandler
+// or an early 504 from TimeoutHandler. It wins over ReplyHeader where keys
+// collide, and an Error's own Header wins over it. The request keeps values
+// as they are. RequestID puts its id here: a successful reply without
+// headers is cheaper for NATS to send and for every caller to read, and
+// setting one header here allocates nothing.
+func (r *Request) SetErrorReplyHeader(key string, values ...string) {
+	if key == "" {
+		panic("natsmux: SetErrorReplyHeader: empty key")
+	}
+	switch {
+	case r.errorHeader.key == "" || r.errorHeader.key == key:
+		r.errorHeader = headerField{key, values}
+	case r.errorHeaders == nil:
+		r.errorHeaders = nats.Header{key: values}
+	default:
+		r.errorHeaders[key] = values
+	}
 }
 
 // child returns a copy of the request for a handler whose result may come
@@ -105,7 +134,7 @@ func (r *Request) ReplyHeader() nats.Header {
 // original's on a reply sent through the copy.
 func (r *Request) child() Request {
 	c := *r
-	c.replyHeader, c.parent = nil, r
+	c.replyHeader, c.errorHeader, c.errorHeaders, c.parent = nil, headerField{}, nil, r
 	return c
 }
 
@@ -115,15 +144,33 @@ func (r *Request) adoptReplyHeader(from *Request) {
 	if len(from.replyHeader) > 0 {
 		maps.Copy(r.ReplyHeader(), from.replyHeader)
 	}
+	if from.errorHeader.key != "" {
+		r.SetErrorReplyHeader(from.errorHeader.key, from.errorHeader.values...)
+	}
+	for key, values := range from.errorHeaders {
+		r.SetErrorReplyHeader(key, values...)
+	}
 }
 
-// replyHeaders returns the headers every reply to r carries: its
-// ancestors' first, then its own.
-func (r *Request) replyHeaders() nats.Header {
-	if r.parent == nil {
-		return r.replyHeader
+// replyHeaders returns the headers a reply to r carries, an error reply
+// when failed: its ancestors' first, then its own.
+func (r *Request) replyHeaders(failed bool) nats.Header {
+	h := r.replyHeader
+	if failed && r.errorHeader.key != "" {
+		h = mergeHeaders(h, r.errorReplyHeader())
 	}
-	return mergeHeaders(r.parent.replyHeaders(), r.replyHeader)
+	if r.parent == nil {
+		return h
+	}
+	return mergeHeaders(r.parent.replyHeaders(failed), h)
+}
+
+// errorReplyHeader returns what SetErrorReplyHeader set, as a header.
+func (r *Request) errorReplyHeader() nats.Header {
+	h := make(nats.Header, 1+len(r.errorHeaders))
+	maps.Copy(h, r.errorHeaders)
+	h[r.errorHeader.key] = r.errorHeader.values
+	return h
 }
 
 // mergeHeaders returns base with extra's values set over it, in a new map

@@ -93,19 +93,19 @@ func (x *exchange) reply(req *Request, resp *Response, err error) bool {
 		x.result.err = ErrAbortHandler
 	case err != nil:
 		e, code, description := replyOf(err)
-		x.sendError(e, code, description, mergeHeaders(req.replyHeaders(), e.Header))
+		x.sendError(req, e, code, description, mergeHeaders(req.replyHeaders(true), e.Header))
 	default:
 		var data []byte
 		var h nats.Header
 		if resp != nil {
 			data, h = resp.Data, resp.Header
 		}
-		x.send(data, mergeHeaders(req.replyHeaders(), h))
+		x.send(req, data, mergeHeaders(req.replyHeaders(false), h))
 	}
 	return true
 }
 
-func (x *exchange) sendError(e *Error, code int, description string, h nats.Header) {
+func (x *exchange) sendError(req *Request, e *Error, code int, description string, h nats.Header) {
 	if x.mr == nil {
 		if e.Code != code || e.Description != description || len(h) != len(e.Header) {
 			sent := *e
@@ -118,11 +118,11 @@ func (x *exchange) sendError(e *Error, code int, description string, h nats.Head
 	// Without a reply subject this only counts the error in the stats.
 	err := x.mr.Error(strconv.Itoa(code), description, e.Data, withHeaders(h)...)
 	if errors.Is(err, nats.ErrMaxPayload) {
-		x.tooLarge()
+		x.tooLarge(req)
 	}
 }
 
-func (x *exchange) send(data []byte, h nats.Header) {
+func (x *exchange) send(req *Request, data []byte, h nats.Header) {
 	if x.mr == nil {
 		x.result.resp = &Response{Data: data, Header: h}
 		return
@@ -137,14 +137,14 @@ func (x *exchange) send(data []byte, h nats.Header) {
 		err = x.mr.Respond(data)
 	}
 	if errors.Is(err, nats.ErrMaxPayload) {
-		x.tooLarge()
+		x.tooLarge(req)
 	}
 }
 
-// tooLarge answers a request whose reply NATS refused for its size, so that
-// the caller learns at once instead of timing out.
-func (x *exchange) tooLarge() {
-	_ = x.mr.Error("500", "reply too large", nil, withHeaders(x.req.replyHeaders())...)
+// tooLarge answers a request whose reply, sent through req, NATS refused for
+// its size, so that the caller learns at once instead of timing out.
+func (x *exchange) tooLarge(req *Request) {
+	_ = x.mr.Error("500", "reply too large", nil, withHeaders(req.replyHeaders(true))...)
 }
 
 func withHeaders(h nats.Header) []micro.RespondOpt {

@@ -167,8 +167,9 @@ func BenchmarkMiddleware(b *testing.B) {
 // without each one in turn, against a raw responder, all on one server in
 // alternating rounds, with production telemetry (one trace in ten sampled,
 // every log record formatted as JSON). The gap between "all" and
-// "without-X" is what X costs on the wire. Each b.N is one 200 ms round
-// per target.
+// "without-X" is what X costs on the wire; "id-on-every-reply" is the whole
+// chain with RequestID's WithRequestIDOnEveryReply. Each b.N is one 200 ms
+// round per target.
 func BenchmarkChainLeaveOneOut(b *testing.B) {
 	for _, callers := range []int{32, 1} {
 		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
@@ -190,6 +191,10 @@ func BenchmarkChainLeaveOneOut(b *testing.B) {
 			}
 			chains := natsmux.NewRouter()
 			targets := []loadgen.Target{{Name: "raw", Subject: "bench.raw", Conn: srv.Connect(b)}}
+			add := func(name string, mws []natsmux.Middleware) {
+				chains.HandleFunc(name, echo, natsmux.WithMiddleware(mws...))
+				targets = append(targets, loadgen.Target{Name: name, Subject: name, Conn: targets[0].Conn})
+			}
 			for leftOut := -1; leftOut < len(named); leftOut++ {
 				var mws []natsmux.Middleware
 				for i, n := range named {
@@ -201,9 +206,18 @@ func BenchmarkChainLeaveOneOut(b *testing.B) {
 				if leftOut >= 0 {
 					name = "without-" + named[leftOut].name
 				}
-				chains.HandleFunc(name, echo, natsmux.WithMiddleware(mws...))
-				targets = append(targets, loadgen.Target{Name: name, Subject: name, Conn: targets[0].Conn})
+				add(name, mws)
 			}
+			// The whole chain with the request id on successful replies too:
+			// what a reply header costs the service and the caller.
+			var everyReply []natsmux.Middleware
+			for _, n := range named {
+				if n.name == "requestid" {
+					n.mw = middleware.RequestID(middleware.WithRequestIDOnEveryReply())
+				}
+				everyReply = append(everyReply, n.mw)
+			}
+			add("id-on-every-reply", everyReply)
 			serve(b, srv.Connect(b), "leave-one-out", chains)
 			res := loadgen.Bench(b, targets, loadgen.Load{Requesters: callers, Payload: bytes.Repeat([]byte("x"), 128)}, 200*time.Millisecond)
 			for i, r := range res[1:] {

@@ -10,7 +10,7 @@
 //     trace from the request's headers, with the messaging semantic
 //     conventions.
 //   - RequestID: a request id from the request's header or a new one, on the
-//     context and on every reply.
+//     context and on every error reply.
 //   - Logger: one log/slog record per request, its level from the result;
 //     LogHandler stamps the records that handlers log with the request's
 //     trace, span and request ids.

@@ -47,7 +47,7 @@ func Example() {
 	r := natsmux.NewRouter()
 	r.Use(
 		middleware.Tracing(),   // outermost: everything below runs in the span
-		middleware.RequestID(), // the id is on the context for Logger, and on every reply
+		middleware.RequestID(), // the id is on the context for Logger, and on every error reply
 		middleware.Logger(),    // one record per request, with its final code
 		middleware.Metrics(),   // duration, count and in-flight requests
 		middleware.Recover(),   // innermost: a panic becomes a 500 that the others see

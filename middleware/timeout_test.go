@@ -121,10 +121,17 @@ func TestTimeoutInTime(t *testing.T) {
 			if code := natsmux.CodeOf(err); code != tt.wantCode {
 				t.Fatalf("code %d (%v), want %d", code, err, tt.wantCode)
 			}
+			// RequestID's header, set outside Timeout, reaches error replies
+			// only; the handler's, set inside, reaches its reply.
+			wantID := "id"
 			if tt.wantCode == 0 {
-				if string(resp.Data) != tt.wantData || header.Get("Handler") != "set" || header.Get("X-Request-Id") != "id" {
+				wantID = ""
+				if string(resp.Data) != tt.wantData || header.Get("Handler") != "set" {
 					t.Errorf("reply %q, reply headers %v", resp.Data, header)
 				}
+			}
+			if got := header.Get(middleware.DefaultRequestIDHeader); got != wantID {
+				t.Errorf("request id header %q, want %q (all: %v)", got, wantID, header)
 			}
 			var perr *micro.PanicError
 			if errors.As(err, &perr) != tt.wantPanic {

@@ -92,7 +92,9 @@ var stock = map[string]int{"tea": 12, "coffee": 3}
 // service returns the inventory service's configuration and router.
 func service() (micro.Config, *natsmux.Router) {
 	r := natsmux.NewRouter()
-	r.Use(middleware.RequestID()) // echoes the caller's X-Request-Id
+	// The caller below reads its X-Request-Id back from a successful reply,
+	// which carries it only with this option (error replies always do).
+	r.Use(middleware.RequestID(middleware.WithRequestIDOnEveryReply()))
 	r.Route(serviceName, func(r *natsmux.Router) {
 		// Checking stock twice does no harm: callers may retry it.
 		r.Handle("check", binding.JSON(check), natsmux.WithIdempotent())

@@ -8,12 +8,12 @@
 //	jobs.run  works for the duration it is sent ("250ms"): at most 2 jobs
 //	          at once (429 beyond), each for at most 1s (504 beyond)
 //
-// Every reply carries the request's X-Request-Id, and every request is
-// logged as one JSON line on stderr. Try:
+// Every error reply carries the request's X-Request-Id, the key to its
+// logs, and every request is logged as one JSON line on stderr. Try:
 //
 //	micro run ./examples/middleware
 //	micro request -H X-Request-Id:req-1 hello Ann
-//	micro request crash
+//	micro request --reply-headers crash  # 500, with the id to look for in the logs
 //	micro request jobs.run 5s          # 504 after 1s
 package main
 
@@ -51,7 +51,7 @@ func service(logger *slog.Logger) app.Service {
 	logRequests := middleware.Logger(middleware.WithLogger(logger))
 	r.Use(
 		middleware.Tracing(),   // outermost: all below runs in the request's span
-		middleware.RequestID(), // the id goes on the context for Logger, and on every reply
+		middleware.RequestID(), // the id goes on the context for Logger, and on every error reply
 		logRequests,            // one record per request, with its final code
 		middleware.Metrics(),   // duration and in-flight requests
 		middleware.Recover(),   // innermost: a panic becomes a 500 that the others see

@@ -111,8 +111,9 @@ func TestTelemetry(t *testing.T) {
 		return len(infos) == 1 && len(infos[0].Endpoints) == 1
 	}, "the endpoint is up")
 
-	found := microtest.RequestMsg(t, nc, &nats.Msg{Subject: "orders.1.get",
-		Header: nats.Header{"traceparent": {"00-" + callerTrace + "-" + callerSpan + "-01"}}})
+	const callerRequestID = "caller-1"
+	found := microtest.RequestMsg(t, nc, &nats.Msg{Subject: "orders.1.get", Header: nats.Header{
+		"traceparent": {"00-" + callerTrace + "-" + callerSpan + "-01"}, middleware.DefaultRequestIDHeader: {callerRequestID}}})
 	missing := microtest.Request(t, nc, "orders.9.get", nil)
 	if err := micro.ResponseError(missing); err == nil || string(found.Data) != orders["1"] {
 		t.Fatalf("replies %q and %q (%v)", found.Data, missing.Data, err)
@@ -144,13 +145,13 @@ func TestTelemetry(t *testing.T) {
 		return m
 	}
 	requests := []struct {
-		name  string
-		reply *nats.Msg
-		attrs map[string]any
+		name      string
+		requestID string // the caller's, or the one the error reply echoes
+		attrs     map[string]any
 	}{
-		{"found", found, with(map[string]any{"messaging.destination.name": "orders.1.get"})},
-		{"missing", missing, with(map[string]any{"messaging.destination.name": "orders.9.get",
-			"error.type": "404", "natsmux.error.code": float64(404)})},
+		{"found", callerRequestID, with(map[string]any{"messaging.destination.name": "orders.1.get"})},
+		{"missing", missing.Header.Get(middleware.DefaultRequestIDHeader), with(map[string]any{
+			"messaging.destination.name": "orders.9.get", "error.type": "404", "natsmux.error.code": float64(404)})},
 	}
 	for i, rq := range requests {
 		s := spans[i]
@@ -161,7 +162,7 @@ func TestTelemetry(t *testing.T) {
 		if diff := cmp.Diff(rq.attrs, attributeMap(s.Attributes)); diff != "" {
 			t.Errorf("%s: span attributes (-want +got):\n%s", rq.name, diff)
 		}
-		checkLogs(t, rq.name, jsonLogs.Bytes(), rq.reply.Header.Get(middleware.DefaultRequestIDHeader), s)
+		checkLogs(t, rq.name, jsonLogs.Bytes(), rq.requestID, s)
 	}
 	if p := spans[0].Parent; p.TraceID != callerTrace || p.SpanID != callerSpan || !p.Remote {
 		t.Errorf("span's parent %+v, want the caller's span %s in trace %s", p, callerSpan, callerTrace)
