@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,12 +94,12 @@ func Logger(opts ...LoggerOption) natsmux.Middleware {
 		loggers := perEndpoint(next, newEndpointLogger)
 		return natsmux.HandlerFunc(func(ctx context.Context, req *natsmux.Request) (*natsmux.Response, error) {
 			el := loggers(req)
-			logger := el.logger(cfg.base())
+			h := el.handler(cfg.base())
 			start := time.Now()
 			lc := &logContext{Context: ctx}
-			var buf [12]slog.Attr // on the stack: LogAttrs copies what it is given
-			if cfg.start && logger.Enabled(ctx, cfg.success) {
-				logger.LogAttrs(ctx, cfg.success, logMessageStart, el.requestAttrs(ctx, req, buf[:0])...)
+			var buf [12]slog.Attr // on the stack: a record copies what it is given
+			if cfg.start && h.Enabled(ctx, cfg.success) {
+				logRecord(ctx, h, start, cfg.success, logMessageStart, el.requestAttrs(ctx, req, buf[:0]))
 			}
 			resp, err := next.ServeNATS(lc, req)
 			code := 0
@@ -106,18 +107,37 @@ func Logger(opts ...LoggerOption) natsmux.Middleware {
 				code = natsmux.CodeOf(err)
 			}
 			level := cfg.level(code)
-			if logger.Enabled(ctx, level) {
+			if h.Enabled(ctx, level) {
+				end := time.Now()
 				attrs := append(el.requestAttrs(ctx, req, buf[:0]),
 					slog.Int("code", code),
-					slog.Duration("duration", time.Since(start)),
+					slog.Duration("duration", end.Sub(start)),
 					slog.Int("reply_size", replySize(resp, err)))
 				attrs = appendErrorAttrs(attrs, err)
 				attrs = lc.appendAttrs(attrs)
-				logger.LogAttrs(ctx, level, logMessageDone, attrs...)
+				logRecord(ctx, h, end, level, logMessageDone, attrs)
 			}
 			return resp, err
 		})
 	}
+}
+
+// recordPC is the source of Logger's records, for handlers that add it. The
+// records all come from the same place, so it is found once: slog.Logger
+// asks the runtime for its caller on every record, which would cost a
+// request about half a microsecond.
+var recordPC = func() uintptr {
+	var pcs [1]uintptr
+	runtime.Callers(1, pcs[:])
+	return pcs[0]
+}()
+
+// logRecord hands a record to h, as slog.Logger.LogAttrs does but with
+// recordPC and the time t that the caller read already.
+func logRecord(ctx context.Context, h slog.Handler, t time.Time, level slog.Level, msg string, attrs []slog.Attr) {
+	r := slog.NewRecord(t, level, msg, recordPC)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(ctx, r) // as slog.Logger, which has no one to report to
 }
 
 // endpointLogger prepares the records of one endpoint: the attributes that
@@ -127,12 +147,13 @@ func Logger(opts ...LoggerOption) natsmux.Middleware {
 type endpointLogger struct {
 	fixed        []slog.Attr // service, endpoint, and the subject when it has no parameters
 	fixedSubject bool
-	bound        atomic.Pointer[boundLogger]
+	bound        atomic.Pointer[boundHandler]
 }
 
-// boundLogger is base with the endpoint's fixed attributes.
-type boundLogger struct {
-	base, logger *slog.Logger
+// boundHandler is base's handler with the endpoint's fixed attributes.
+type boundHandler struct {
+	base    *slog.Logger
+	handler slog.Handler
 }
 
 func newEndpointLogger(ep *natsmux.Endpoint) *endpointLogger {
@@ -144,15 +165,15 @@ func newEndpointLogger(ep *natsmux.Endpoint) *endpointLogger {
 	return el
 }
 
-// logger returns base with the fixed attributes, made again only when base
-// changes (slog.SetDefault).
-func (el *endpointLogger) logger(base *slog.Logger) *slog.Logger {
+// handler returns base's handler with the fixed attributes, made again only
+// when base changes (slog.SetDefault).
+func (el *endpointLogger) handler(base *slog.Logger) slog.Handler {
 	if b := el.bound.Load(); b != nil && b.base == base {
-		return b.logger
+		return b.handler
 	}
-	b := &boundLogger{base: base, logger: slog.New(base.Handler().WithAttrs(el.fixed))}
+	b := &boundHandler{base: base, handler: base.Handler().WithAttrs(el.fixed)}
 	el.bound.Store(b)
-	return b.logger
+	return b.handler
 }
 
 // requestAttrs appends what is known of a request before it is served,

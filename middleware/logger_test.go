@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	slogmulti "github.com/samber/slog-multi"
@@ -121,6 +122,38 @@ func TestLoggerRecord(t *testing.T) {
 		if _, ok := tt.rec["ignored"]; ok {
 			t.Error("attributes added outside Logger reached a record")
 		}
+	}
+}
+
+// TestLoggerRecordTimeAndSource: the end record is stamped with the time the
+// request's duration was measured to, the start record with the time it
+// was measured from, and both name Logger as their source for a handler
+// that adds one.
+func TestLoggerRecordTimeAndSource(t *testing.T) {
+	var sink logSink
+	r := natsmux.NewRouter()
+	r.Use(middleware.Logger(middleware.WithLogStart(),
+		middleware.WithLogger(slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{AddSource: true})))))
+	r.Handle("h", failWith(nil))
+	_, _, _ = serveMemory(r, "h", nil)
+	recs := sink.records(t, "")
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2: %v", len(recs), sink.lines())
+	}
+	var times [2]time.Time
+	for i, rec := range recs {
+		src, _ := rec["source"].(map[string]any)
+		if file, _ := src["file"].(string); !strings.HasSuffix(file, "middleware/logger.go") {
+			t.Errorf("record %d: source %v, want Logger's file", i, rec["source"])
+		}
+		var err error
+		if times[i], err = time.Parse(time.RFC3339Nano, rec["time"].(string)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	duration := time.Duration(recs[1]["duration"].(float64))
+	if gap := times[1].Sub(times[0]) - duration; gap < -time.Millisecond || gap > time.Millisecond {
+		t.Errorf("records %v apart with a duration of %v", times[1].Sub(times[0]), duration)
 	}
 }
 
