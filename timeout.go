@@ -1,6 +1,7 @@
 package natsmux
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"sync"
@@ -14,18 +15,28 @@ import (
 // the context wins when it is earlier, such as the one micro sets from the
 // caller's micro.TimeoutHeader.
 //
-// h runs on the request's own goroutine, so the timeout costs one timer, not
-// a goroutine; it keeps running until it returns, since Go cannot stop it,
-// and should watch ctx.Done() in anything that waits. What it returns late
-// is dropped: the handler returned by TimeoutHandler then returns ErrTimeout,
-// so that the middleware around it sees the 504 that was sent. Reply headers
-// that h sets are kept when it returns in time, and never race with the
-// early reply. A panic in h passes through.
+// h runs on the request's own goroutine, and the requests of one
+// TimeoutHandler share one timer, so the timeout costs neither a goroutine
+// nor a timer per request. h keeps running until it returns, since Go
+// cannot stop it, and should watch ctx.Done() in anything that waits. What
+// it returns late is dropped: the handler returned by TimeoutHandler then
+// returns ErrTimeout, so that the middleware around it sees the 504 that was
+// sent. Reply headers that h sets are kept when it returns in time, and
+// never race with the early reply. A panic in h passes through.
 //
 // d must be positive. middleware.Timeout is TimeoutHandler as middleware.
 func TimeoutHandler(h Handler, d time.Duration) Handler {
+	return timeoutHandler(h, d, nil)
+}
+
+// timeoutHandler is TimeoutHandler, showing its watch to tests.
+func timeoutHandler(h Handler, d time.Duration, showWatch func(*deadlineWatch)) Handler {
 	if d <= 0 {
 		panic(fmt.Sprintf("natsmux: TimeoutHandler(%v): the timeout must be positive", d))
+	}
+	watch := &deadlineWatch{}
+	if showWatch != nil {
+		showWatch(watch)
 	}
 	return HandlerFunc(func(ctx context.Context, req *Request) (*Response, error) {
 		deadline := time.Now().Add(d)
@@ -34,12 +45,12 @@ func TimeoutHandler(h Handler, d time.Duration) Handler {
 		}
 		// h serves a child of req, so that reply headers it sets late cannot
 		// race with the early reply, which reads req's.
-		call := &timeoutCall{outer: req, inner: req.child()}
-		call.ctx = deadlineContext{Context: ctx, deadline: deadline, call: call}
-		call.timer = time.AfterFunc(time.Until(deadline), call.expire)
+		call := &timeoutCall{outer: req, inner: req.child(), deadline: deadline}
+		call.ctx = deadlineContext{Context: ctx, call: call}
+		watch.add(call)
 		resp, err := h.ServeNATS(&call.ctx, &call.inner)
-		if !call.timer.Stop() {
-			// The timer has fired. Replying here too makes sure that the
+		if !watch.remove(call) {
+			// The deadline has passed. Replying here too makes sure that the
 			// early reply is out, and no longer reads req's headers, before
 			// the middleware around us may change them.
 			call.expire()
@@ -51,13 +62,101 @@ func TimeoutHandler(h Handler, d time.Duration) Handler {
 	})
 }
 
+// deadlineWatch expires the calls of one TimeoutHandler whose deadlines
+// pass. They share one timer, set for the earliest deadline and moved only
+// when an earlier one comes: the calls of a handler mostly arrive in the
+// order of their deadlines, so a busy endpoint sets its timer about once
+// per timeout, where a timer per call would cost each request two
+// allocations and two updates of the runtime's timers.
+type deadlineWatch struct {
+	mu    sync.Mutex
+	calls callHeap
+	timer *time.Timer // runs expire; nil until the first call
+	armed time.Time   // when timer fires; zero when it is not set
+}
+
+func (w *deadlineWatch) add(c *timeoutCall) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	heap.Push(&w.calls, c)
+	if w.armed.IsZero() || c.deadline.Before(w.armed) {
+		w.arm(c.deadline)
+	}
+}
+
+// remove takes c out of the watch, and reports false if its deadline
+// passed first.
+func (w *deadlineWatch) remove(c *timeoutCall) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c.index < 0 {
+		return false
+	}
+	heap.Remove(&w.calls, c.index)
+	return true
+}
+
+// arm sets the timer for at; w.mu is held.
+func (w *deadlineWatch) arm(at time.Time) {
+	w.armed = at
+	if w.timer == nil {
+		w.timer = time.AfterFunc(time.Until(at), w.expire)
+	} else {
+		w.timer.Reset(time.Until(at))
+	}
+}
+
+// expire answers the calls whose deadline has passed and sets the timer for
+// the next one.
+func (w *deadlineWatch) expire() {
+	w.mu.Lock()
+	now := time.Now()
+	var due []*timeoutCall
+	for len(w.calls) > 0 && !w.calls[0].deadline.After(now) {
+		due = append(due, heap.Pop(&w.calls).(*timeoutCall))
+	}
+	w.armed = time.Time{}
+	if len(w.calls) > 0 {
+		w.arm(w.calls[0].deadline)
+	}
+	w.mu.Unlock()
+	for _, c := range due {
+		c.expire()
+	}
+}
+
+// callHeap orders calls by deadline, for container/heap; each call knows
+// its index, so that one that returns in time leaves at once.
+type callHeap []*timeoutCall
+
+func (h callHeap) Len() int           { return len(h) }
+func (h callHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h callHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *callHeap) Push(x any) {
+	c := x.(*timeoutCall)
+	c.index = len(*h)
+	*h = append(*h, c)
+}
+func (h *callHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	old[len(old)-1] = nil // the call is not kept alive by the heap's array
+	*h = old[:len(old)-1]
+	c.index = -1
+	return c
+}
+
 // timeoutCall is one call of a TimeoutHandler: the handler's request and
-// context, allocated together, and the timer that answers 504.
+// context, allocated together, and its place in the deadlineWatch.
 type timeoutCall struct {
-	outer *Request
-	inner Request
-	ctx   deadlineContext
-	timer *time.Timer
+	outer    *Request
+	inner    Request
+	ctx      deadlineContext
+	deadline time.Time
+	index    int // in the watch's heap; -1 once out of it
 
 	mu         sync.Mutex
 	err        error         // context.DeadlineExceeded at the deadline, Canceled after the call
@@ -93,11 +192,10 @@ func (c *timeoutCall) finish(err error) {
 // that all of a service's requests share.
 type deadlineContext struct {
 	context.Context
-	deadline time.Time
-	call     *timeoutCall
+	call *timeoutCall
 }
 
-func (c *deadlineContext) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *deadlineContext) Deadline() (time.Time, bool) { return c.call.deadline, true }
 
 func (c *deadlineContext) Done() <-chan struct{} {
 	call := c.call

@@ -76,3 +76,82 @@ func TestTimeoutContext(t *testing.T) {
 }
 
 type testKey struct{}
+
+// deadlineOnly has a deadline that it never acts on, so that only the
+// TimeoutHandler under test ends calls.
+type deadlineOnly struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestDeadlineWatch: calls of one TimeoutHandler with deadlines in any
+// order, some returning in time and some waiting for their context, each
+// end at their own deadline, not before and not at another call's; calls
+// that return in time leave the watch at once, and an expired one is out
+// of it, so that the watch holds nothing once they are all done.
+func TestDeadlineWatch(t *testing.T) {
+	const calls = 200
+	var watch *deadlineWatch
+	h := timeoutHandler(HandlerFunc(func(ctx context.Context, req *Request) (*Response, error) {
+		if string(req.Data) == "in time" {
+			return Reply(req.Data), nil
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}), time.Hour, func(w *deadlineWatch) { watch = w })
+
+	// The first call waits on a deadline an hour away, so that the timer is
+	// set for it before every earlier deadline comes.
+	first, cancelFirst := context.WithCancel(context.Background())
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := h.ServeNATS(first, NewRequest("x", nil))
+		firstDone <- err
+	}()
+	testutil.Eventually(t, testutil.DefaultTimeout, func() bool {
+		watch.mu.Lock()
+		defer watch.mu.Unlock()
+		return len(watch.calls) == 1
+	}, "the first call in the watch")
+
+	type result struct {
+		deadline, ended time.Time
+		err             error
+	}
+	results := make(chan result, calls)
+	for i := range calls {
+		go func() {
+			// Deadlines from 1 to 50 ms, in no order; every third call
+			// returns in time.
+			deadline := time.Now().Add(time.Duration(1+(i*37)%50) * time.Millisecond)
+			ctx := deadlineOnly{Context: context.Background(), deadline: deadline}
+			data := "wait"
+			if i%3 == 0 {
+				data = "in time"
+			}
+			_, err := h.ServeNATS(ctx, NewRequest("x", []byte(data)))
+			results <- result{deadline, time.Now(), err}
+		}()
+	}
+	for range calls {
+		r := testutil.Receive(t, results, testutil.DefaultTimeout)
+		switch {
+		case r.err == nil:
+		case !errors.Is(r.err, ErrTimeout):
+			t.Errorf("call ended with %v, want ErrTimeout", r.err)
+		case r.ended.Before(r.deadline):
+			t.Errorf("call ended %v before its deadline", r.deadline.Sub(r.ended))
+		}
+	}
+	cancelFirst()
+	if err := testutil.Receive(t, firstDone, testutil.DefaultTimeout); !errors.Is(err, context.Canceled) {
+		t.Errorf("the first call ended with %v, want its parent's cancellation", err)
+	}
+	watch.mu.Lock()
+	defer watch.mu.Unlock()
+	if n := len(watch.calls); n != 0 {
+		t.Errorf("the watch holds %d calls after all returned", n)
+	}
+}

@@ -68,8 +68,8 @@ func service(logger *slog.Logger) app.Service {
 		// endpoint of the group has a limit of its own, unless
 		// middleware.WithSharedLimit() makes one for them all.
 		r.Use(middleware.Limit(maxJobs))
-		// Timeout where a handler may block, not everywhere: it costs a timer
-		// per request.
+		// Timeout where a handler may block, not everywhere: it costs a copy
+		// of the request and a place in a deadline heap per request.
 		r.HandleFunc("run", runJob, natsmux.WithMiddleware(middleware.Timeout(jobTimeout)))
 	})
 	return app.Service{
