@@ -33,6 +33,7 @@ type Result struct {
 	Mallocs   uint64 // heap allocations in the whole process
 	latencies []time.Duration
 	fast      []time.Duration // of the requests that asked for no work (Mix)
+	rounds    []float64       // the throughput of each round, in order
 }
 
 // Throughput is requests per second.
@@ -89,6 +90,7 @@ func (r *Result) add(o Result) {
 	r.Mallocs += o.Mallocs
 	r.latencies = append(r.latencies, o.latencies...)
 	r.fast = append(r.fast, o.fast...)
+	r.rounds = append(r.rounds, o.Throughput())
 }
 
 // Run sends requests to subject over nc with load.Requesters goroutines for
@@ -167,12 +169,33 @@ func Compare(targets []Target, load Load, rounds int, d time.Duration) []Result 
 	return results
 }
 
-// Ratio is a's throughput over b's.
+// Ratio is a's throughput over b's. For results of the same rounds of
+// Compare it is the median of the ratios round by round: a round of a and
+// the round of b next to it in time share the machine's state of the
+// moment, and the median leaves out the rounds that a burst of other work
+// on the machine hit in one and not the other, which a ratio of the totals
+// takes in whole.
 func Ratio(a, b Result) float64 {
-	if b.Throughput() == 0 {
+	if len(a.rounds) == 0 || len(a.rounds) != len(b.rounds) {
+		if b.Throughput() == 0 {
+			return 0
+		}
+		return a.Throughput() / b.Throughput()
+	}
+	ratios := make([]float64, 0, len(a.rounds))
+	for i := range a.rounds {
+		if b.rounds[i] > 0 {
+			ratios = append(ratios, a.rounds[i]/b.rounds[i])
+		}
+	}
+	if len(ratios) == 0 {
 		return 0
 	}
-	return a.Throughput() / b.Throughput()
+	slices.Sort(ratios)
+	if n := len(ratios); n%2 == 0 {
+		return (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	return ratios[len(ratios)/2]
 }
 
 // FastP99Ratio is a's p99 latency of fast requests over b's.

@@ -14,7 +14,8 @@ func report(stack, mixTables [][]loadgen.Result, mws []middlewareResult, profile
 	fmt.Fprintf(&b, "Measured %s with `make bench` (`go run ./internal/cmd/benchreport`): %s, %s/%s, GOMAXPROCS %d, %s;\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), cpuModel())
 	fmt.Fprintf(&b, "load average before the run %s. Server, callers and responders share the process and its cores.\n", env.load)
-	fmt.Fprintf(&b, "Each contender ran %d rounds of %s per scenario, alternating with the others, after one warm-up round; %s in all.\n\n",
+	fmt.Fprintf(&b, "Each contender ran %d rounds of %s per scenario, alternating with the others, after one warm-up round; %s in all. "+
+		"A ratio is the median of the ratios of rounds next to each other in time.\n\n",
 		env.rounds, env.round, env.took.Round(time.Second))
 
 	b.WriteString("### The stack a user runs\n\n")

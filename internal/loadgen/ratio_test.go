@@ -1,0 +1,43 @@
+package loadgen
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// rounds returns a result of rounds of one second with these throughputs.
+func rounds(throughputs ...int) Result {
+	var r Result
+	for _, n := range throughputs {
+		r.add(Result{Requests: n, Elapsed: time.Second})
+	}
+	return r
+}
+
+func TestRatio(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b Result
+		want float64
+	}{
+		{"steady", rounds(80, 80, 80), rounds(100, 100, 100), 0.8},
+		// The machine slows down for the whole third round: paired rounds
+		// keep the ratio, which the totals (240/260) would not.
+		{"slow round for both", rounds(80, 80, 40), rounds(100, 100, 50), 0.8},
+		// A burst hits only a's second round: the median leaves it out,
+		// where the totals would give 0.6.
+		{"burst in one round", rounds(80, 20, 80), rounds(100, 100, 100), 0.8},
+		{"even count", rounds(70, 90), rounds(100, 100), 0.8},
+		{"rounds that differ in number: totals", rounds(60, 100), rounds(100), 0.8},
+		{"no baseline", rounds(80), rounds(0), 0},
+		{"a single round as a total", Result{Requests: 80, Elapsed: time.Second}, Result{Requests: 100, Elapsed: time.Second}, 0.8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Ratio(tt.a, tt.b); math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("Ratio = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
