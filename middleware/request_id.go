@@ -51,7 +51,7 @@ func WithRequestIDGenerator(generate func() string) RequestIDOption {
 // too; by default only error replies carry it. A header on a reply that has
 // none otherwise costs the service and every caller (nats.go encodes and
 // parses it): on a 128-byte echo with the recommended chain, 9 of its 20
-// allocations per request beyond a raw responder's, and about a sixth of
+// allocations per request beyond a raw responder's, and about a tenth of
 // its throughput (docs/benchmarks.md). A caller that needs the id of a
 // successful request can send its own.
 func WithRequestIDOnEveryReply() RequestIDOption {

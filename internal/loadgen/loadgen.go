@@ -170,11 +170,12 @@ func Compare(targets []Target, load Load, rounds int, d time.Duration) []Result 
 }
 
 // Ratio is a's throughput over b's. For results of the same rounds of
-// Compare it is the median of the ratios round by round: a round of a and
-// the round of b next to it in time share the machine's state of the
-// moment, and the median leaves out the rounds that a burst of other work
-// on the machine hit in one and not the other, which a ratio of the totals
-// takes in whole.
+// Compare it is the mean of the middle half of the ratios round by round: a
+// round of a and the round of b next to it in time share the machine's state
+// of the moment, and leaving out the quarter of highest and lowest ratios
+// leaves out the rounds that a burst of other work on the machine hit in one
+// and not the other, which a ratio of the totals takes in whole, while the
+// mean of the rest varies less from run to run than their median.
 func Ratio(a, b Result) float64 {
 	if len(a.rounds) == 0 || len(a.rounds) != len(b.rounds) {
 		if b.Throughput() == 0 {
@@ -192,10 +193,12 @@ func Ratio(a, b Result) float64 {
 		return 0
 	}
 	slices.Sort(ratios)
-	if n := len(ratios); n%2 == 0 {
-		return (ratios[n/2-1] + ratios[n/2]) / 2
+	middle := ratios[len(ratios)/4 : len(ratios)-len(ratios)/4]
+	sum := 0.0
+	for _, r := range middle {
+		sum += r
 	}
-	return ratios[len(ratios)/2]
+	return sum / float64(len(middle))
 }
 
 // FastP99Ratio is a's p99 latency of fast requests over b's.

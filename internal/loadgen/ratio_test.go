@@ -25,10 +25,11 @@ func TestRatio(t *testing.T) {
 		// The machine slows down for the whole third round: paired rounds
 		// keep the ratio, which the totals (240/260) would not.
 		{"slow round for both", rounds(80, 80, 40), rounds(100, 100, 50), 0.8},
-		// A burst hits only a's second round: the median leaves it out,
-		// where the totals would give 0.6.
-		{"burst in one round", rounds(80, 20, 80), rounds(100, 100, 100), 0.8},
-		{"even count", rounds(70, 90), rounds(100, 100), 0.8},
+		// Bursts hit a's second round and b's fourth: the quarters at both
+		// ends leave them out, where the totals would give 0.72.
+		{"bursts in single rounds", rounds(80, 20, 80, 80), rounds(100, 100, 100, 20), 0.8},
+		{"the middle half's mean", rounds(10, 70, 90, 200), rounds(100, 100, 100, 100), 0.8},
+		{"two rounds: their mean", rounds(70, 90), rounds(100, 100), 0.8},
 		{"rounds that differ in number: totals", rounds(60, 100), rounds(100), 0.8},
 		{"no baseline", rounds(80), rounds(0), 0},
 		{"a single round as a total", Result{Requests: 80, Elapsed: time.Second}, Result{Requests: 100, Elapsed: time.Second}, 0.8},

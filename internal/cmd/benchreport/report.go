@@ -15,7 +15,7 @@ func report(stack, mixTables [][]loadgen.Result, mws []middlewareResult, profile
 		time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), cpuModel())
 	fmt.Fprintf(&b, "load average before the run %s. Server, callers and responders share the process and its cores.\n", env.load)
 	fmt.Fprintf(&b, "Each contender ran %d rounds of %s per scenario, alternating with the others, after one warm-up round; %s in all. "+
-		"A ratio is the median of the ratios of rounds next to each other in time.\n\n",
+		"A ratio is the mean of the middle half of the ratios of rounds next to each other in time.\n\n",
 		env.rounds, env.round, env.took.Round(time.Second))
 
 	b.WriteString("### The stack a user runs\n\n")
