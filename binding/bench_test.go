@@ -12,6 +12,7 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/loadgen"
+	"github.com/natsmux/natsmux/internal/testdoc"
 	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/microtest"
 )
@@ -138,26 +139,11 @@ func BenchmarkHostileRequest(b *testing.B) {
 	}
 }
 
-// benchOrder is the nested typed payload of issue 13's table: an order
-// with items that the rules dive into.
-type benchOrder struct {
-	ID    string      `json:"id" validate:"required"`
-	Items []benchLine `json:"items" validate:"required,min=1,dive"`
-	Total int         `json:"total" validate:"gte=0"`
-}
-
-type benchLine struct {
-	SKU string `json:"sku" validate:"required,max=16"`
-	Qty int    `json:"qty" validate:"gte=1,lte=100"`
-}
-
-var orderPayload = []byte(`{"id":"o-1","items":[{"sku":"a-1","qty":1},{"sku":"b-2","qty":2}],"total":3}`)
-
 // orderRouter serves the order three ways: raw bytes, binding.JSON, and
 // binding.JSON validating with go-playground/validator (a validator of
 // its own sends every type to it).
 func orderRouter() *natsmux.Router {
-	echoOrder := func(_ context.Context, o *benchOrder) (*benchOrder, error) { return o, nil }
+	echoOrder := func(_ context.Context, o *testdoc.Order) (*testdoc.Order, error) { return o, nil }
 	r := natsmux.NewRouter()
 	r.Handle("bytes", bytesEcho, natsmux.WithSubject("order.bytes"))
 	r.Handle("typed", binding.JSON(echoOrder), natsmux.WithSubject("order.typed"))
@@ -180,7 +166,7 @@ func BenchmarkOrderInMemory(b *testing.B) {
 		for i, subject := range subjects {
 			start := time.Now()
 			for range batch {
-				if _, err := r.ServeNATS(ctx, natsmux.NewRequest(subject, orderPayload)); err != nil {
+				if _, err := r.ServeNATS(ctx, natsmux.NewRequest(subject, testdoc.OrderPayload)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -189,7 +175,7 @@ func BenchmarkOrderInMemory(b *testing.B) {
 	}
 	nsPerReq := func(i int) float64 { return float64(elapsed[i].Nanoseconds()) / float64(b.N*batch) }
 	for i, subject := range subjects {
-		allocs := testing.AllocsPerRun(100, func() { _, _ = r.ServeNATS(ctx, natsmux.NewRequest(subject, orderPayload)) })
+		allocs := testing.AllocsPerRun(100, func() { _, _ = r.ServeNATS(ctx, natsmux.NewRequest(subject, testdoc.OrderPayload)) })
 		name := strings.TrimPrefix(subject, "order.")
 		b.ReportMetric(nsPerReq(i), name+"-ns/req")
 		b.ReportMetric(allocs, name+"-allocs/req")
@@ -218,7 +204,7 @@ func BenchmarkOrderEndToEnd(b *testing.B) {
 		{Name: "typed", Subject: "order.typed", Conn: client},
 		{Name: "playground", Subject: "order.playground", Conn: client},
 	}
-	res := loadgen.Bench(b, targets, loadgen.Load{Requesters: 32, Payload: orderPayload}, 200*time.Millisecond)
+	res := loadgen.Bench(b, targets, loadgen.Load{Requesters: 32, Payload: testdoc.OrderPayload}, 200*time.Millisecond)
 	b.ReportMetric(loadgen.Ratio(res[1], res[0]), "typed-x-raw")
 	b.ReportMetric(loadgen.Ratio(res[2], res[0]), "playground-x-raw")
 }

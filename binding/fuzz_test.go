@@ -8,10 +8,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
+	"github.com/natsmux/natsmux/internal/testdoc"
 )
 
 // FuzzDecode feeds arbitrary payloads to typed handlers, lenient and
@@ -75,25 +75,6 @@ func FuzzFieldErrors(f *testing.F) {
 	})
 }
 
-// codecProbe has a field of every kind a payload decodes into.
-type codecProbe struct {
-	ID    string  `json:"id"`
-	N     int8    `json:"n"`
-	U     uint16  `json:"u"`
-	F     float32 `json:"f"`
-	B     bool    `json:"b"`
-	P     *string `json:"p"`
-	Items []struct {
-		SKU string `json:"sku"`
-		Qty int    `json:"qty"`
-	} `json:"items"`
-	M     map[string]int  `json:"m"`
-	Any   any             `json:"any"`
-	Arr   [2]int          `json:"arr"`
-	Raw   json.RawMessage `json:"raw"`
-	Stamp time.Time       `json:"stamp"`
-}
-
 // FuzzCodecAgreesWithEncodingJSON: JSONCodec decodes what encoding/json
 // decodes, into the same value, refuses what it refuses, and encodes the
 // value to the same bytes: its speed comes from another library, its
@@ -104,7 +85,7 @@ func FuzzCodecAgreesWithEncodingJSON(f *testing.F) {
 	f.Add([]byte(`{"id":"\ud800<&>","f":1e39,"stamp":"2026-11-28T10:00:00Z"}`))
 	f.Add([]byte(`{"id":"a","id":"b","p":null,"b":"true"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var want, got codecProbe
+		var want, got testdoc.CodecProbe
 		stdErr := json.Unmarshal(data, &want)
 		err := binding.JSONCodec{}.Unmarshal(data, &got)
 		if (stdErr == nil) != (err == nil) {

@@ -18,29 +18,12 @@ import (
 
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/codecbench"
+	"github.com/natsmux/natsmux/internal/testdoc"
 )
 
 // The decode targets: the type of binding's FuzzCodecAgreesWithEncodingJSON
-// (codecProbe), the order of its FuzzDecode (probeOrder), the error body of
+// (testdoc.CodecProbe), the order of its FuzzDecode (probeOrder), the error body of
 // its FuzzFieldErrors, a struct with tag options, and any.
-
-type codecProbe struct {
-	ID    string  `json:"id"`
-	N     int8    `json:"n"`
-	U     uint16  `json:"u"`
-	F     float32 `json:"f"`
-	B     bool    `json:"b"`
-	P     *string `json:"p"`
-	Items []struct {
-		SKU string `json:"sku"`
-		Qty int    `json:"qty"`
-	} `json:"items"`
-	M     map[string]int  `json:"m"`
-	Any   any             `json:"any"`
-	Arr   [2]int          `json:"arr"`
-	Raw   json.RawMessage `json:"raw"`
-	Stamp time.Time       `json:"stamp"`
-}
 
 type ProbeTenant struct {
 	Tenant string `json:"tenant"`
@@ -91,7 +74,7 @@ var targets = []struct {
 	name string
 	new  func() any
 }{
-	{"probe", func() any { return new(codecProbe) }},
+	{"probe", func() any { return new(testdoc.CodecProbe) }},
 	{"order", func() any { return new(probeOrder) }},
 	{"field-errors", func() any { return new(fieldErrorsBody) }},
 	{"tagged", func() any { return new(tagged) }},

@@ -10,6 +10,7 @@ import (
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/binding"
 	"github.com/natsmux/natsmux/internal/codecbench"
+	"github.com/natsmux/natsmux/internal/testdoc"
 )
 
 // document is a payload and the type it decodes into.
@@ -25,7 +26,7 @@ func decodeInto[T any](c binding.Codec, data []byte) (any, error) {
 }
 
 var documents = []document{
-	{"order", orderPayload, decodeInto[benchOrder]},
+	{"order", testdoc.OrderPayload, decodeInto[testdoc.Order]},
 	{"invoice", invoicePayload, decodeInto[invoice]},
 }
 
@@ -129,7 +130,7 @@ func BenchmarkThroughBinding(b *testing.B) {
 				subject := doc.name + "." + c.Name
 				var h natsmux.Handler
 				if doc.name == "order" {
-					h = binding.JSON(echo[benchOrder], binding.WithCodec(c))
+					h = binding.JSON(echo[testdoc.Order], binding.WithCodec(c))
 				} else {
 					h = binding.JSON(echo[invoice], binding.WithCodec(c))
 				}

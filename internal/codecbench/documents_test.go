@@ -6,22 +6,6 @@ import (
 	"time"
 )
 
-// benchOrder and benchLine are the order of binding's own benchmarks
-// (binding/bench_test.go), rules included, so that binding.JSON takes the
-// same path with them.
-type benchOrder struct {
-	ID    string      `json:"id" validate:"required"`
-	Items []benchLine `json:"items" validate:"required,min=1,dive"`
-	Total int         `json:"total" validate:"gte=0"`
-}
-
-type benchLine struct {
-	SKU string `json:"sku" validate:"required,max=16"`
-	Qty int    `json:"qty" validate:"gte=1,lte=100"`
-}
-
-var orderPayload = []byte(`{"id":"o-1","items":[{"sku":"a-1","qty":1},{"sku":"b-2","qty":2}],"total":3}`)
-
 // invoice is the larger document: nested objects, an array of 20 lines,
 // strings with escapes and non-ASCII text, floats, booleans, a time, a
 // map[string]string and omitempty fields, some set and some not.
