@@ -23,11 +23,11 @@ type Request struct {
 	// Endpoint describes the endpoint serving the request.
 	Endpoint *Endpoint
 
-	replyHeader  nats.Header
-	errorHeader  headerField // the first header of SetErrorReplyHeader, inline: RequestID sets one on every request
-	errorHeaders nats.Header // the others
-	exchange     *exchange   // the request's one reply; nil for a request made by NewRequest
-	parent       *Request    // set by child: its reply headers come first
+	replyHeader      nats.Header
+	errorHeader      headerField // the first header of SetErrorReplyHeader, inline: RequestID sets one on every request
+	moreErrorHeaders nats.Header // the others
+	exchange         *exchange   // the request's one reply; nil for a request made by NewRequest
+	parent           *Request    // set by child: its reply headers come first
 }
 
 // headerField is a header key and its values.
@@ -121,10 +121,10 @@ func (r *Request) SetErrorReplyHeader(key string, values ...string) {
 	switch {
 	case r.errorHeader.key == "" || r.errorHeader.key == key:
 		r.errorHeader = headerField{key, values}
-	case r.errorHeaders == nil:
-		r.errorHeaders = nats.Header{key: values}
+	case r.moreErrorHeaders == nil:
+		r.moreErrorHeaders = nats.Header{key: values}
 	default:
-		r.errorHeaders[key] = values
+		r.moreErrorHeaders[key] = values
 	}
 }
 
@@ -134,7 +134,7 @@ func (r *Request) SetErrorReplyHeader(key string, values ...string) {
 // original's on a reply sent through the copy.
 func (r *Request) child() Request {
 	c := *r
-	c.replyHeader, c.errorHeader, c.errorHeaders, c.parent = nil, headerField{}, nil, r
+	c.replyHeader, c.errorHeader, c.moreErrorHeaders, c.parent = nil, headerField{}, nil, r
 	return c
 }
 
@@ -147,7 +147,7 @@ func (r *Request) adoptReplyHeader(from *Request) {
 	if from.errorHeader.key != "" {
 		r.SetErrorReplyHeader(from.errorHeader.key, from.errorHeader.values...)
 	}
-	for key, values := range from.errorHeaders {
+	for key, values := range from.moreErrorHeaders {
 		r.SetErrorReplyHeader(key, values...)
 	}
 }
@@ -167,8 +167,8 @@ func (r *Request) replyHeaders(failed bool) nats.Header {
 
 // errorReplyHeader returns what SetErrorReplyHeader set, as a header.
 func (r *Request) errorReplyHeader() nats.Header {
-	h := make(nats.Header, 1+len(r.errorHeaders))
-	maps.Copy(h, r.errorHeaders)
+	h := make(nats.Header, 1+len(r.moreErrorHeaders))
+	maps.Copy(h, r.moreErrorHeaders)
 	h[r.errorHeader.key] = r.errorHeader.values
 	return h
 }
