@@ -26,40 +26,41 @@ import (
 //
 // d must be positive. middleware.Timeout is TimeoutHandler as middleware.
 func TimeoutHandler(h Handler, d time.Duration) Handler {
-	return timeoutHandler(h, d, nil)
-}
-
-// timeoutHandler is TimeoutHandler, showing its watch to tests.
-func timeoutHandler(h Handler, d time.Duration, showWatch func(*deadlineWatch)) Handler {
 	if d <= 0 {
 		panic(fmt.Sprintf("natsmux: TimeoutHandler(%v): the timeout must be positive", d))
 	}
-	watch := &deadlineWatch{}
-	if showWatch != nil {
-		showWatch(watch)
+	return &timeoutHandler{next: h, timeout: d}
+}
+
+// timeoutHandler is what TimeoutHandler returns: the handler, the timeout and
+// the watch over the calls in flight.
+type timeoutHandler struct {
+	next    Handler
+	timeout time.Duration
+	watch   deadlineWatch
+}
+
+func (t *timeoutHandler) ServeNATS(ctx context.Context, req *Request) (*Response, error) {
+	deadline := time.Now().Add(t.timeout)
+	if parent, ok := ctx.Deadline(); ok && parent.Before(deadline) {
+		deadline = parent
 	}
-	return HandlerFunc(func(ctx context.Context, req *Request) (*Response, error) {
-		deadline := time.Now().Add(d)
-		if parent, ok := ctx.Deadline(); ok && parent.Before(deadline) {
-			deadline = parent
-		}
-		// h serves a child of req, so that reply headers it sets late cannot
-		// race with the early reply, which reads req's.
-		call := &timeoutCall{outer: req, inner: req.child(), deadline: deadline}
-		call.ctx = deadlineContext{Context: ctx, call: call}
-		watch.add(call)
-		resp, err := h.ServeNATS(&call.ctx, &call.inner)
-		if !watch.remove(call) {
-			// The deadline has passed. Replying here too makes sure that the
-			// early reply is out, and no longer reads req's headers, before
-			// the middleware around us may change them.
-			call.expire()
-			return nil, ErrTimeout
-		}
-		call.finish(context.Canceled) // the handler's context ends with it, as net/http's
-		req.adoptReplyHeader(&call.inner)
-		return resp, err
-	})
+	// next serves a child of req, so that reply headers it sets late cannot
+	// race with the early reply, which reads req's.
+	call := &timeoutCall{outer: req, inner: req.child(), deadline: deadline}
+	call.ctx = deadlineContext{Context: ctx, call: call}
+	t.watch.add(call)
+	resp, err := t.next.ServeNATS(&call.ctx, &call.inner)
+	if !t.watch.remove(call) {
+		// The deadline has passed. Replying here too makes sure that the
+		// early reply is out, and no longer reads req's headers, before the
+		// middleware around us may change them.
+		call.expire()
+		return nil, ErrTimeout
+	}
+	call.finish(context.Canceled) // the handler's context ends with it, as net/http's
+	req.adoptReplyHeader(&call.inner)
+	return resp, err
 }
 
 // deadlineWatch expires the calls of one TimeoutHandler whose deadlines

@@ -93,14 +93,14 @@ func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
 // of it, so that the watch holds nothing once they are all done.
 func TestDeadlineWatch(t *testing.T) {
 	const calls = 200
-	var watch *deadlineWatch
-	h := timeoutHandler(HandlerFunc(func(ctx context.Context, req *Request) (*Response, error) {
+	h := TimeoutHandler(HandlerFunc(func(ctx context.Context, req *Request) (*Response, error) {
 		if string(req.Data) == "in time" {
 			return Reply(req.Data), nil
 		}
 		<-ctx.Done()
 		return nil, ctx.Err()
-	}), time.Hour, func(w *deadlineWatch) { watch = w })
+	}), time.Hour)
+	watch := &h.(*timeoutHandler).watch
 
 	// The first call waits on a deadline an hour away, so that the timer is
 	// set for it before every earlier deadline comes.
@@ -153,5 +153,15 @@ func TestDeadlineWatch(t *testing.T) {
 	defer watch.mu.Unlock()
 	if n := len(watch.calls); n != 0 {
 		t.Errorf("the watch holds %d calls after all returned", n)
+	}
+}
+
+// TestTimeoutAllocs: a call that returns in time costs one allocation, the
+// copy of the request with its context (docs/middleware.md), and no timer.
+func TestTimeoutAllocs(t *testing.T) {
+	h := TimeoutHandler(HandlerFunc(func(context.Context, *Request) (*Response, error) { return nil, nil }), time.Hour)
+	req := NewRequest("x", nil)
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = h.ServeNATS(context.Background(), req) }); allocs != 1 {
+		t.Errorf("%v allocations per call, want 1", allocs)
 	}
 }
