@@ -55,10 +55,14 @@ func (s *service) stop() error {
 		return nil
 	}
 	s.stopped = true
-	subs := s.verbSubs
+	// Endpoints first, discovery last, as nats.go's micro does: the server
+	// takes a connection's unsubscriptions in order, so a client that finds
+	// discovery gone finds the endpoints gone too.
+	subs := make([]*nats.Subscription, 0, len(s.endpoints)+len(s.verbSubs))
 	for _, e := range s.endpoints {
 		subs = append(subs, e.sub)
 	}
+	subs = append(subs, s.verbSubs...)
 	s.endpoints, s.verbSubs = nil, nil
 	s.mu.Unlock()
 

@@ -1,10 +1,13 @@
 package micro_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -451,6 +454,91 @@ func TestStop(t *testing.T) {
 	if _, err := nc.Request("late", nil, 500*time.Millisecond); !errors.Is(err, nats.ErrNoResponders) {
 		t.Errorf("endpoint added after Stop answered: %v", err)
 	}
+}
+
+// TestStopUnsubscribesEndpointsFirst reads the protocol the service's
+// connection writes: Stop unsubscribes every endpoint before discovery, as
+// nats.go's micro does. The server applies one connection's unsubscriptions
+// in order, so a client that gets "no responders" from discovery gets it
+// from the endpoints too (TestDifferentialConformance relies on it).
+func TestStopUnsubscribesEndpointsFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(micro.Service) error
+	}{
+		{"Stop", micro.Service.Stop},
+		{"Shutdown", func(s micro.Service) error { return s.Shutdown(t.Context()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := microtest.NewServer(t)
+			wire := &wireRecorder{}
+			nc := microtest.Connect(t, srv.URL, nats.SetCustomDialer(wire))
+			svc, err := micro.AddService(nc, micro.Config{Name: "order", Version: "1.0.0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustAdd(t, svc.AddEndpoint("first", echo))
+			mustAdd(t, svc.AddGroup("g").AddEndpoint("second", echo))
+			if err := tc.stop(svc); err != nil {
+				t.Fatal(err)
+			}
+			if err := nc.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			var order []string
+			subjects := map[string]string{} // sid -> subject
+			for line := range strings.Lines(wire.String()) {
+				f := strings.Fields(line)
+				switch {
+				case len(f) >= 3 && f[0] == "SUB":
+					subjects[f[len(f)-1]] = f[1]
+				case len(f) >= 2 && f[0] == "UNSUB":
+					order = append(order, subjects[f[1]])
+				}
+			}
+			if len(order) != len(subjects) || len(subjects) != 2+9 {
+				t.Fatalf("%d subscriptions, %d unsubscribed (%v), want 11 and all", len(subjects), len(order), order)
+			}
+			for i, subject := range order {
+				discovery := strings.HasPrefix(subject, "$SRV.")
+				if i < 2 == discovery {
+					t.Fatalf("unsubscribed in the order %v, want the endpoints before $SRV", order)
+				}
+			}
+		})
+	}
+}
+
+// wireRecorder is a dialer that keeps everything the client writes.
+type wireRecorder struct {
+	mu      sync.Mutex
+	written bytes.Buffer
+}
+
+func (w *wireRecorder) Dial(network, address string) (net.Conn, error) {
+	c, err := net.Dial(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return recordedConn{c, w}, nil
+}
+
+func (w *wireRecorder) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.written.String()
+}
+
+type recordedConn struct {
+	net.Conn
+	wire *wireRecorder
+}
+
+func (c recordedConn) Write(p []byte) (int, error) {
+	c.wire.mu.Lock()
+	c.wire.written.Write(p)
+	c.wire.mu.Unlock()
+	return c.Conn.Write(p)
 }
 
 // TestEndpointReachableAtOnce: AddEndpoint flushes, so a client on another
