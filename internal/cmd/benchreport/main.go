@@ -14,7 +14,8 @@
 //   - a family of mixes of fast and slow requests, against a responder
 //     that gives every message a goroutine of its own: throughput and the
 //     fast requests' p99;
-//   - each middleware alone, in memory (ns and allocations per request);
+//   - each middleware alone, in memory (ns and allocations per request) and
+//     in a service at 1 caller (the time the service spent in it);
 //   - a CPU profile of the chain at 1 caller.
 package main
 
@@ -71,6 +72,10 @@ func run(out, svgPath, mixPath string, rounds int, round time.Duration) error {
 	}
 	log.Print("middleware, in memory")
 	mws := measureMiddleware()
+	log.Printf("middleware in a service, 1 caller: %d rounds of %s per case", rounds, round)
+	if err := measureInService(connect, mws, rounds, round); err != nil {
+		return err
+	}
 	log.Print("profile of the chain at 1 caller")
 	profile, err := profileChain(connect)
 	if err != nil {

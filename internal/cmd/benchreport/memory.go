@@ -16,6 +16,7 @@ import (
 
 	"github.com/natsmux/natsmux"
 	"github.com/natsmux/natsmux/internal/loadgen"
+	"github.com/natsmux/natsmux/micro"
 	"github.com/natsmux/natsmux/middleware"
 )
 
@@ -39,11 +40,13 @@ var middlewareCases = []middlewareCase{
 	}},
 }
 
-// middlewareResult is a case's time and allocations per request.
+// middlewareResult is a case's time and allocations per request in memory,
+// and its time in a service.
 type middlewareResult struct {
-	name   string
-	ns     float64
-	allocs int64
+	name      string
+	ns        float64
+	allocs    int64
+	inService time.Duration
 }
 
 // measureMiddleware serves an echo in memory (Router.ServeNATS, the request
@@ -66,6 +69,50 @@ func measureMiddleware() []middlewareResult {
 			}
 		})
 		out = append(out, middlewareResult{name: tc.name, ns: float64(res.NsPerOp()), allocs: res.AllocsPerOp()})
+	}
+	return out
+}
+
+// measureInService serves an echo behind each case on one service, to 1
+// caller, the cases in alternating rounds, and sets each result's inService
+// to the time the service spent in the case's endpoint (its stats' average
+// processing time): what a middleware costs amid the server's and the
+// caller's work, with cold caches, rather than in a loop of its own.
+func measureInService(connect func() (*nats.Conn, error), mws []middlewareResult, rounds int, round time.Duration) error {
+	var c cleanups
+	defer c.run()
+	r := natsmux.NewRouter()
+	targets := make([]loadgen.Target, len(middlewareCases))
+	client := c.conn(connect)
+	for i, tc := range middlewareCases {
+		name := fmt.Sprintf("case-%d", i)
+		r.HandleFunc(name, func(_ context.Context, req *natsmux.Request) (*natsmux.Response, error) {
+			return natsmux.Reply(req.Data), nil
+		}, natsmux.WithSubject("inservice."+name), natsmux.WithMiddleware(tc.mws()...))
+		targets[i] = loadgen.Target{Name: tc.name, Subject: "inservice." + name, Conn: client}
+	}
+	svc := c.service(connect, micro.Config{Name: "inservice", Version: "1.0.0"})
+	if err := natsmux.Mount(svc, r); err != nil {
+		return err
+	}
+	res := loadgen.Compare(targets, loadgen.Load{Requesters: 1, Payload: payload}, rounds, round)
+	if err := checkResults("middleware in the service", names(targets), res); err != nil {
+		return err
+	}
+	for _, e := range svc.Stats().Endpoints {
+		var i int
+		if _, err := fmt.Sscanf(e.Name, "case-%d", &i); err != nil {
+			return fmt.Errorf("middleware in the service: endpoint %q: %w", e.Name, err)
+		}
+		mws[i].inService = e.AverageProcessingTime
+	}
+	return nil
+}
+
+func names(targets []loadgen.Target) []string {
+	out := make([]string, len(targets))
+	for i, t := range targets {
+		out[i] = t.Name
 	}
 	return out
 }
