@@ -165,3 +165,26 @@ func TestTimeoutAllocs(t *testing.T) {
 		t.Errorf("%v allocations per call, want 1", allocs)
 	}
 }
+
+// TestTimeoutTimerMovesOncePerTimeout: calls that come in the order of
+// their deadlines leave the shared timer where the first call set it, as
+// docs/middleware.md says ("about once per timeout"), and the watch holds
+// none of them once they return.
+func TestTimeoutTimerMovesOncePerTimeout(t *testing.T) {
+	h := TimeoutHandler(HandlerFunc(func(context.Context, *Request) (*Response, error) { return nil, nil }), time.Hour).(*timeoutHandler)
+	var first time.Time
+	for i := range 100 {
+		if _, err := h.ServeNATS(context.Background(), NewRequest("x", nil)); err != nil {
+			t.Fatal(err)
+		}
+		h.watch.mu.Lock()
+		armed, held := h.watch.armed, len(h.watch.calls)
+		h.watch.mu.Unlock()
+		if i == 0 {
+			first = armed
+		}
+		if first.IsZero() || !armed.Equal(first) || held != 0 {
+			t.Fatalf("after call %d: timer set for %v (the first call set %v), %d calls held", i, armed, first, held)
+		}
+	}
+}
