@@ -143,7 +143,7 @@ func (c *config) decode(data []byte, codec Codec, v any) error {
 // walk, for the types it covers and the shared validator.
 func (c *config) check(ctx context.Context, v any, in *input) error {
 	if in.fast != nil && c.validator == nil && !fastOff.Load() {
-		if err := in.fast.check(reflect.ValueOf(v).Elem(), c.maxItems, in.measured); err != nil {
+		if err := in.fast.check(reflect.ValueOf(v).UnsafePointer(), c.maxItems, in.measured); err != nil {
 			return err
 		}
 	} else if err := c.checkRules(ctx, v, in); err != nil {

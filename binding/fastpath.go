@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -60,20 +61,28 @@ type fastStruct struct {
 }
 
 type fastField struct {
-	index int
-	name  string // JSON name: "" for embedded structs and `json:"-"`
-	owner string // the name of the struct type that holds it
-	value *fastValue
+	offset uintptr
+	name   string // JSON name: "" for embedded structs and `json:"-"`
+	owner  string // the name of the struct type that holds it
+	value  *fastValue
 }
 
 // fastValue checks the values of one type under one level of a tag: its
 // rules up to the first dive.
 type fastValue struct {
 	ptrs   int          // pointers to follow to the value
-	kind   reflect.Kind // the value's, past the pointers
+	typ    reflect.Type // the value's, past the pointers
+	kind   reflect.Kind // typ's
 	steps  []fastStep   // the level's rules in order, then dive
 	nested *fastStruct  // the fields of a struct the validator enters, after the steps
 	elem   *fastValue   // after dive
+	// For dive into a slice or an array: the size of an element, and an
+	// array's length.
+	elemSize uintptr
+	arrayLen int
+	// leaf: no pointer to follow, nothing below to walk, and every step
+	// a check (no omit rule, stop or dive).
+	leaf bool
 	// For the limits' walk: this level's rules, and whether it has
 	// anything to count or measure below this value.
 	rules     *ruleSet
@@ -165,7 +174,7 @@ func (c *fastCompiler) structOf(t reflect.Type) (*fastStruct, bool) {
 		case !ok:
 			return nil, false
 		case len(v.steps) > 0 || v.nested != nil: // else there is nothing to check or measure
-			s.fields = append(s.fields, fastField{index: f.Index[0], name: jsonName(f), owner: t.Name(), value: v})
+			s.fields = append(s.fields, fastField{offset: f.Offset, name: jsonName(f), owner: t.Name(), value: v})
 		}
 	}
 	return s, true
@@ -195,7 +204,7 @@ func (c *fastCompiler) valueOf(t reflect.Type, rs *ruleSet) (*fastValue, bool) {
 		}
 		v.ptrs++
 	}
-	v.kind = t.Kind()
+	v.typ, v.kind = t, t.Kind()
 	switch v.kind {
 	case reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
 		return nil, false
@@ -215,6 +224,10 @@ func (c *fastCompiler) valueOf(t reflect.Type, rs *ruleSet) (*fastValue, bool) {
 			return nil, false // the validator panics
 		}
 		v.steps = append(v.steps, fastStep{op: opDive, rule: "dive"})
+		v.elemSize = t.Elem().Size()
+		if v.kind == reflect.Array {
+			v.arrayLen = t.Len()
+		}
 		elem, ok := c.valueOf(t.Elem(), rs.elems)
 		if !ok {
 			return nil, false
@@ -228,6 +241,13 @@ func (c *fastCompiler) valueOf(t reflect.Type, rs *ruleSet) (*fastValue, bool) {
 		}
 		v.nested = nested
 	}
+	v.leaf = v.ptrs == 0 && v.nested == nil && !slices.ContainsFunc(v.steps, func(s fastStep) bool {
+		switch s.op {
+		case opOmitEmpty, opOmitZero, opOmitNil, opStop, opDive:
+			return true
+		}
+		return false
+	})
 	return v, true
 }
 
@@ -312,13 +332,21 @@ func (s *fastStep) oneOf(t reflect.Type) bool {
 	return true
 }
 
-// check validates v, the input struct, within the limits; its errors are
+// check validates the input struct at p within the limits; its errors are
 // those of the validator and the limits' walk.
-func (r *fastRoot) check(v reflect.Value, maxItems int, measured bool) error {
-	w := fastWalks.Get().(*fastWalk)
-	defer w.release()
-	w.m, w.root = measure{maxItems: maxItems}, r.name
-	w.fields(v, r.fields, 0, measured)
+//
+// A request that passes is walked once, quietly: no path is kept and the
+// walk stops at the first failed rule or crossed limit. Only then is it
+// walked again to say what failed, where, and how often: a passing request
+// costs no allocation and no bookkeeping, a failing one two walks.
+func (r *fastRoot) check(p unsafe.Pointer, maxItems int, measured bool) error {
+	quiet := fastWalk{m: measure{maxItems: maxItems}, quiet: true}
+	quiet.fields(p, r.fields, 0, measured)
+	if !quiet.stop {
+		return nil
+	}
+	w := fastWalk{m: measure{maxItems: maxItems}, root: r.name}
+	w.fields(p, r.fields, 0, measured)
 	switch {
 	case w.limit != nil:
 		return w.limit
@@ -328,91 +356,112 @@ func (r *fastRoot) check(v reflect.Value, maxItems int, measured bool) error {
 	return nil
 }
 
-// fastWalk is one walk of a value: where it is, the limits' counts, and
-// the field errors (the first MaxFieldErrors, and how many there are).
-// Walks are pooled, so that a request that passes allocates nothing.
+// fastWalk is one walk of a value: where it is (when not quiet), the
+// limits' counts, and the field errors (the first MaxFieldErrors, and how
+// many there are).
+//
+// The walk reads values through pointers into them, at offsets the plan
+// computed from the types, not through reflect.Value, which checks flags
+// and kinds at every field, element and number. Maps, and the values the
+// limits' walk goes on with, are read through reflect at the pointer
+// (fastValue.reflect).
 type fastWalk struct {
+	quiet bool // keep no path, and stop at the first failed rule or crossed limit
+	stop  bool // a quiet walk found one; a walk that is not stops at a limit
 	m     measure
-	limit error // a limit crossed: the walk stops, and the errors do not count
+	limit error // the limit crossed
 	root  string
 	errs  []FieldError
 	total int
 	path  []pathNode
-	iters []*reflect.MapIter // for the maps being walked, by nesting level
-	maps  int                // how many maps are being walked
-}
-
-var fastWalks = sync.Pool{New: func() any { return new(fastWalk) }}
-
-// release clears what the walk held of the request and pools it.
-func (w *fastWalk) release() {
-	clear(w.errs)
-	clear(w.path)
-	*w = fastWalk{errs: w.errs[:0], path: w.path[:0], iters: w.iters}
-	fastWalks.Put(w)
 }
 
 // pathNode is a step of the walk: a struct field, a slice or array
-// element, or a map element whose key is read only when a path is written.
+// element, or a map element.
 type pathNode struct {
 	field *fastField
 	index int
-	iter  *reflect.MapIter
+	key   reflect.Value
 }
 
-// fields walks the fields of struct v. measuring says whether the limits'
-// walk would be here too, depth is as it counts.
-func (w *fastWalk) fields(v reflect.Value, s *fastStruct, depth int, measuring bool) {
+func (w *fastWalk) push(n pathNode) {
+	if !w.quiet {
+		w.path = append(w.path, n)
+	}
+}
+
+func (w *fastWalk) pop() {
+	if !w.quiet {
+		w.path = w.path[:len(w.path)-1]
+	}
+}
+
+// fields walks the fields of the struct at p. measuring says whether the
+// limits' walk would be here too, depth is as it counts.
+func (w *fastWalk) fields(p unsafe.Pointer, s *fastStruct, depth int, measuring bool) {
 	if measuring && depth == MaxDepth {
-		w.m.path = w.steps()
-		w.limit = w.m.tooDeep()
+		w.crossed(w.m.tooDeep)
 		return
 	}
 	for i := range s.fields {
 		f := &s.fields[i]
-		w.path = append(w.path, pathNode{field: f})
-		w.value(v.Field(f.index), f.value, depth+1, measuring && f.value.unbounded)
-		w.path = w.path[:len(w.path)-1]
-		if w.limit != nil {
+		if v := f.value; v.leaf && w.quiet {
+			// value's work on a leaf, without its calls and bookkeeping:
+			// most fields are leaves, and most requests pass.
+			fp := unsafe.Add(p, f.offset)
+			for j := range v.steps {
+				if !v.steps[j].passes(fp, v, false) {
+					w.stop = true
+					return
+				}
+			}
+			continue
+		}
+		w.push(pathNode{field: f})
+		w.value(unsafe.Add(p, f.offset), f.value, depth+1, measuring && f.value.unbounded)
+		w.pop()
+		if w.stop {
 			return
 		}
 	}
 }
 
-// value runs the rules of s on v as the validator's traverseField does.
-func (w *fastWalk) value(v reflect.Value, s *fastValue, depth int, measuring bool) {
+// value runs the rules of s on the value at p as the validator's
+// traverseField does.
+func (w *fastWalk) value(p unsafe.Pointer, s *fastValue, depth int, measuring bool) {
 	for range s.ptrs {
-		if v.IsNil() {
+		if p = *(*unsafe.Pointer)(p); p == nil {
 			w.nilPointer(s)
 			return
 		}
-		v = v.Elem()
 	}
 	viaPointer := s.ptrs > 0
 	for i := range s.steps {
 		step := &s.steps[i]
 		switch step.op {
 		case opStop:
-			w.measureRest(v, s, depth, measuring)
+			w.measureRest(p, s, depth, measuring)
 			return
 		case opOmitEmpty, opOmitZero, opOmitNil:
-			if !step.lets(v, viaPointer) {
-				w.measureRest(v, s, depth, measuring)
+			if !step.lets(p, s, viaPointer) {
+				w.measureRest(p, s, depth, measuring)
 				return
 			}
 		case opDive:
-			w.elements(v, s.elem, depth, measuring)
+			w.elements(p, s, depth, measuring)
 			return
 		default:
-			if !step.passes(v, viaPointer) {
+			if !step.passes(p, s, viaPointer) {
 				w.fail(step.rule, step.param, s.kind)
-				w.measureRest(v, s, depth, measuring)
+				if !w.stop {
+					w.measureRest(p, s, depth, measuring)
+				}
 				return
 			}
 		}
 	}
 	if s.nested != nil {
-		w.fields(v, s.nested, depth, measuring)
+		w.fields(p, s.nested, depth, measuring)
 	}
 }
 
@@ -429,69 +478,83 @@ func (w *fastWalk) nilPointer(s *fastValue) {
 	}
 }
 
-// elements dives into collection v, counting its elements against the
-// item limit.
-func (w *fastWalk) elements(v reflect.Value, elem *fastValue, depth int, measuring bool) {
+// elements dives into the collection at p, of s's type, counting its
+// elements against the item limit.
+func (w *fastWalk) elements(p unsafe.Pointer, s *fastValue, depth int, measuring bool) {
+	n := s.len(p)
 	if measuring {
-		w.m.items += v.Len()
+		w.m.items += n
 		if w.m.items > w.m.maxItems {
-			w.m.path = w.steps()
-			w.limit = w.m.tooMany()
+			w.crossed(w.m.tooMany)
 			return
 		}
 	}
 	switch {
-	case v.Len() == 0:
+	case n == 0:
 		return
-	case v.Kind() != reflect.Map:
-		for i := range v.Len() {
-			w.path = append(w.path, pathNode{index: i})
-			w.value(v.Index(i), elem, depth, measuring)
-			w.path = w.path[:len(w.path)-1]
-			if w.limit != nil {
+	case s.kind != reflect.Map:
+		first := p
+		if s.kind == reflect.Slice {
+			first = unsafe.Pointer(unsafe.SliceData(*(*[]byte)(p)))
+		}
+		for i := range n {
+			w.push(pathNode{index: i})
+			w.value(unsafe.Add(first, uintptr(i)*s.elemSize), s.elem, depth, measuring)
+			w.pop()
+			if w.stop {
 				return
 			}
 		}
 		return
 	}
-	// A map's elements are copied into one value of its element type, its
-	// iterator is the walk's (the keys are read only for paths).
-	if w.maps == len(w.iters) {
-		w.iters = append(w.iters, new(reflect.MapIter))
-	}
-	it := w.iters[w.maps]
-	w.maps++
-	defer func() {
-		it.Reset(reflect.Value{})
-		w.maps--
-	}()
-	it.Reset(v)
-	value := reflect.New(v.Type().Elem()).Elem()
+	// A map's elements are copied into one value of its element type; the
+	// keys are read only for paths.
+	var it reflect.MapIter
+	it.Reset(s.reflect(p))
+	elem := reflect.New(s.typ.Elem())
 	for it.Next() {
-		value.SetIterValue(it)
-		w.path = append(w.path, pathNode{iter: it})
-		w.value(value, elem, depth, measuring)
-		w.path = w.path[:len(w.path)-1]
-		if w.limit != nil {
+		elem.Elem().SetIterValue(&it)
+		if !w.quiet {
+			w.push(pathNode{key: it.Key()})
+		}
+		w.value(elem.UnsafePointer(), s.elem, depth, measuring)
+		w.pop()
+		if w.stop {
 			return
 		}
 	}
 }
 
-// measureRest walks what is below v as the limits' walk does, where the
-// validator stops early but the limits' walk would not.
-func (w *fastWalk) measureRest(v reflect.Value, s *fastValue, depth int, measuring bool) {
+// measureRest walks what is below the value at p as the limits' walk
+// does, where the validator stops early but the limits' walk would not.
+func (w *fastWalk) measureRest(p unsafe.Pointer, s *fastValue, depth int, measuring bool) {
 	if !measuring || !s.unbounded {
 		return
 	}
-	w.m.path = w.steps()
-	if err := w.m.value(v, s.rules, depth); err != nil {
-		w.limit = err
+	if !w.quiet {
+		w.m.path = w.steps()
+	}
+	if err := w.m.value(s.reflect(p), s.rules, depth); err != nil {
+		w.limit, w.stop = err, true
+	}
+}
+
+// crossed ends the walk at a limit, with the limit's error at the walk's
+// path.
+func (w *fastWalk) crossed(limit func() error) {
+	w.stop = true
+	if !w.quiet {
+		w.m.path = w.steps()
+		w.limit = limit()
 	}
 }
 
 // fail records a failed rule as rulesError reports the validator's.
 func (w *fastWalk) fail(rule, param string, kind reflect.Kind) {
+	if w.quiet {
+		w.stop = true
+		return
+	}
 	w.total++
 	if len(w.errs) == MaxFieldErrors {
 		return
@@ -516,8 +579,8 @@ func (w *fastWalk) namespace() string {
 				ns = n.field.owner + "."
 			}
 			name = n.field.name
-		case n.iter != nil:
-			name += fmt.Sprintf("[%v]", n.iter.Key())
+		case n.key.IsValid():
+			name += fmt.Sprintf("[%v]", n.key)
 		default:
 			name += "[" + strconv.Itoa(n.index) + "]"
 		}
@@ -535,8 +598,8 @@ func (w *fastWalk) steps() []pathStep {
 		switch {
 		case n.field != nil:
 			steps[i] = pathStep{name: n.field.name, index: -1}
-		case n.iter != nil:
-			steps[i] = pathStep{key: n.iter.Key()}
+		case n.key.IsValid():
+			steps[i] = pathStep{key: n.key}
 		default:
 			steps[i] = pathStep{index: n.index}
 		}
@@ -544,64 +607,145 @@ func (w *fastWalk) steps() []pathStep {
 	return steps
 }
 
-// lets reports whether an omit rule lets v through to the rules after it.
-func (s *fastStep) lets(v reflect.Value, viaPointer bool) bool {
+// lets reports whether an omit rule lets the value at p through to the
+// rules after it.
+func (s *fastStep) lets(p unsafe.Pointer, v *fastValue, viaPointer bool) bool {
 	switch s.op {
 	case opOmitEmpty:
-		return hasValue(v, viaPointer)
+		return v.hasValue(p, viaPointer)
 	case opOmitZero:
-		if k := v.Kind(); k == reflect.Slice || k == reflect.Map {
-			return !v.IsNil() && v.Len() > 0
+		if v.kind == reflect.Slice || v.kind == reflect.Map {
+			return !v.isNil(p) && v.len(p) > 0
 		}
-		return !v.IsZero()
+		return !v.isZero(p)
 	}
-	k := v.Kind() // omitnil
-	return (k != reflect.Slice && k != reflect.Map) || !v.IsNil()
+	return (v.kind != reflect.Slice && v.kind != reflect.Map) || !v.isNil(p) // omitnil
+}
+
+// passes runs a rule on the value at p.
+func (s *fastStep) passes(p unsafe.Pointer, v *fastValue, viaPointer bool) bool {
+	switch s.op {
+	case opRequired:
+		return v.hasValue(p, viaPointer)
+	case opSize:
+		n := v.len(p)
+		if v.kind == reflect.String {
+			n = utf8.RuneCountInString(*(*string)(p))
+		}
+		return compare(int64(n), s.n, s.cmp)
+	case opInt:
+		return compare(v.int(p), s.n, s.cmp)
+	case opUint:
+		return compare(v.uint(p), s.u, s.cmp)
+	case opFloat:
+		return compare(v.float(p), s.f, s.cmp)
+	case opOneOfString:
+		return slices.Contains(s.words, *(*string)(p))
+	case opOneOfInt:
+		return slices.Contains(s.ints, v.int(p))
+	case opOneOfUint:
+		return slices.Contains(s.uints, v.uint(p))
+	case opEmail:
+		return formats().Var(*(*string)(p), "email") == nil
+	case opURL:
+		return isURL(*(*string)(p))
+	case opUUID:
+		return isUUID(*(*string)(p))
+	case opDatetime:
+		_, err := time.Parse(s.param, *(*string)(p))
+		return err == nil
+	}
+	panic(fmt.Sprintf("binding: rule %q is no check", s.rule))
 }
 
 // hasValue is required's test: nil or not for slices and maps; for other
 // values, reached through a pointer or not the zero value.
-func hasValue(v reflect.Value, viaPointer bool) bool {
-	if k := v.Kind(); k == reflect.Slice || k == reflect.Map {
-		return !v.IsNil()
+func (s *fastValue) hasValue(p unsafe.Pointer, viaPointer bool) bool {
+	if s.kind == reflect.Slice || s.kind == reflect.Map {
+		return !s.isNil(p)
 	}
-	return viaPointer || !v.IsZero()
+	return viaPointer || !s.isZero(p)
 }
 
-// passes runs a rule on v.
-func (s *fastStep) passes(v reflect.Value, viaPointer bool) bool {
-	switch s.op {
-	case opRequired:
-		return hasValue(v, viaPointer)
-	case opSize:
-		n := v.Len()
-		if v.Kind() == reflect.String {
-			n = utf8.RuneCountInString(v.String())
-		}
-		return compare(int64(n), s.n, s.cmp)
-	case opInt:
-		return compare(v.Int(), s.n, s.cmp)
-	case opUint:
-		return compare(v.Uint(), s.u, s.cmp)
-	case opFloat:
-		return compare(v.Float(), s.f, s.cmp)
-	case opOneOfString:
-		return slices.Contains(s.words, v.String())
-	case opOneOfInt:
-		return slices.Contains(s.ints, v.Int())
-	case opOneOfUint:
-		return slices.Contains(s.uints, v.Uint())
-	case opEmail:
-		return formats().Var(v.String(), "email") == nil
-	case opURL:
-		return isURL(v.String())
-	case opUUID:
-		return isUUID(v.String())
-	case opDatetime:
-		_, err := time.Parse(s.param, v.String())
-		return err == nil
+// reflect returns the value at p, for what the walk leaves to reflect.
+func (s *fastValue) reflect(p unsafe.Pointer) reflect.Value {
+	return reflect.NewAt(s.typ, p).Elem()
+}
+
+// isNil reports whether the slice or map at p is nil.
+func (s *fastValue) isNil(p unsafe.Pointer) bool {
+	if s.kind == reflect.Slice {
+		return unsafe.SliceData(*(*[]byte)(p)) == nil
 	}
-	panic(fmt.Sprintf("binding: rule %q is no check", s.rule))
+	return *(*unsafe.Pointer)(p) == nil
+}
+
+// len is the length of the string, slice, array or map at p.
+func (s *fastValue) len(p unsafe.Pointer) int {
+	switch s.kind {
+	case reflect.String:
+		return len(*(*string)(p))
+	case reflect.Slice:
+		return len(*(*[]byte)(p))
+	case reflect.Array:
+		return s.arrayLen
+	}
+	return s.reflect(p).Len()
+}
+
+// isZero is reflect.Value.IsZero, without reflect for numbers, booleans
+// and strings.
+func (s *fastValue) isZero(p unsafe.Pointer) bool {
+	switch s.kind {
+	case reflect.Bool:
+		return !*(*bool)(p)
+	case reflect.String:
+		return len(*(*string)(p)) == 0
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return s.int(p) == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return s.uint(p) == 0
+	case reflect.Float32, reflect.Float64:
+		return s.float(p) == 0
+	}
+	return s.reflect(p).IsZero()
+}
+
+func (s *fastValue) int(p unsafe.Pointer) int64 {
+	switch s.kind {
+	case reflect.Int8:
+		return int64(*(*int8)(p))
+	case reflect.Int16:
+		return int64(*(*int16)(p))
+	case reflect.Int32:
+		return int64(*(*int32)(p))
+	case reflect.Int64:
+		return *(*int64)(p)
+	}
+	return int64(*(*int)(p))
+}
+
+func (s *fastValue) uint(p unsafe.Pointer) uint64 {
+	switch s.kind {
+	case reflect.Uint8:
+		return uint64(*(*uint8)(p))
+	case reflect.Uint16:
+		return uint64(*(*uint16)(p))
+	case reflect.Uint32:
+		return uint64(*(*uint32)(p))
+	case reflect.Uint64:
+		return *(*uint64)(p)
+	case reflect.Uintptr:
+		return uint64(*(*uintptr)(p))
+	}
+	return uint64(*(*uint)(p))
+}
+
+func (s *fastValue) float(p unsafe.Pointer) float64 {
+	if s.kind == reflect.Float32 {
+		return float64(*(*float32)(p))
+	}
+	return *(*float64)(p)
 }
 
 func compare[T int64 | uint64 | float64](a, b T, c cmpOp) bool {

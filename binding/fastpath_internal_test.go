@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"testing"
+
+	"github.com/natsmux/natsmux/internal/testdoc"
 )
 
 type allocLine struct {
@@ -49,6 +51,19 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 		allocs := testing.AllocsPerRun(100, func() { err = defaultConfig.check(context.Background(), order, in) })
 		if err != nil || allocs != tt.want {
 			t.Errorf("%d labels: %v allocations (%v), want %v", len(tt.labels), allocs, err, tt.want)
+		}
+	}
+}
+
+// BenchmarkFastCheck is the plan's check of the benchmarks' order alone,
+// a request that passes: the quiet walk.
+func BenchmarkFastCheck(b *testing.B) {
+	in := inputOf(reflect.TypeFor[*testdoc.Order]())
+	order := &testdoc.Order{ID: "o-1", Items: []testdoc.OrderLine{{SKU: "a-1", Qty: 1}, {SKU: "b-2", Qty: 2}}, Total: 3}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := defaultConfig.check(context.Background(), order, in); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
