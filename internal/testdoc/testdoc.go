@@ -5,6 +5,7 @@ package testdoc
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -24,6 +25,21 @@ type OrderLine struct {
 
 // OrderPayload is an Order that passes its rules.
 var OrderPayload = []byte(`{"id":"o-1","items":[{"sku":"a-1","qty":1},{"sku":"b-2","qty":2}],"total":3}`)
+
+// OrderPayloadWith returns an Order of n lines that passes its rules, as
+// JSON: OrderPayload's shape, for measuring how costs grow with a payload.
+func OrderPayloadWith(lines int) []byte {
+	o := Order{ID: "o-1", Items: make([]OrderLine, lines)}
+	for i := range o.Items {
+		o.Items[i] = OrderLine{SKU: fmt.Sprintf("sku-%d", i), Qty: 1 + i%100}
+		o.Total += o.Items[i].Qty
+	}
+	data, err := json.Marshal(o)
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
 
 // CodecProbe has a field of every kind a payload decodes into.
 type CodecProbe struct {
