@@ -2,6 +2,8 @@ package binding
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -56,14 +58,21 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 }
 
 // BenchmarkFastCheck is the plan's check of the benchmarks' order alone,
-// a request that passes: the quiet walk.
+// with 2 lines and with 200, a request that passes: the quiet walk.
 func BenchmarkFastCheck(b *testing.B) {
 	in := inputOf(reflect.TypeFor[*testdoc.Order]())
-	order := &testdoc.Order{ID: "o-1", Items: []testdoc.OrderLine{{SKU: "a-1", Qty: 1}, {SKU: "b-2", Qty: 2}}, Total: 3}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := defaultConfig.check(context.Background(), order, in); err != nil {
-			b.Fatal(err)
-		}
+	for _, lines := range []int{2, 200} {
+		b.Run(fmt.Sprintf("lines=%d", lines), func(b *testing.B) {
+			var order testdoc.Order
+			if err := json.Unmarshal(testdoc.OrderPayloadWith(lines), &order); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := defaultConfig.check(context.Background(), &order, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
