@@ -156,10 +156,17 @@ type Target struct {
 // Compare runs rounds of length d against each target in turn, for the
 // given number of rounds, after one warm-up round each that is not counted.
 // It returns the results in the targets' order.
+//
+// Each round starts one target further on (roundOrder), so that over as
+// many rounds as targets each runs once in each place. A fixed order
+// favoured some places: two identical raw responders, run
+// before a third that allocates 80 KB a request, compared 1.03 in a fixed
+// order (13 runs, standard error 0.011) and 1.00 rotated (8 runs).
 func Compare(targets []Target, load Load, rounds int, d time.Duration) []Result {
 	results := make([]Result, len(targets))
 	for round := -1; round < rounds; round++ {
-		for i, t := range targets {
+		for _, i := range roundOrder(round+1, len(targets)) {
+			t := targets[i]
 			r := Run(t.Conn, t.Subject, load, d)
 			if round >= 0 {
 				results[i].add(r)
@@ -167,6 +174,16 @@ func Compare(targets []Target, load Load, rounds int, d time.Duration) []Result 
 		}
 	}
 	return results
+}
+
+// roundOrder is the order of n targets in round r: 0 to n-1 rotated by r,
+// so that over n rounds each target runs once in each place.
+func roundOrder(r, n int) []int {
+	order := make([]int, n)
+	for k := range order {
+		order[k] = (k + r) % n
+	}
+	return order
 }
 
 // Ratio is a's throughput over b's. For results of the same rounds of

@@ -42,3 +42,30 @@ func TestRatio(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundOrder: every round runs every target once, and over n rounds
+// each target runs once in each place.
+func TestRoundOrder(t *testing.T) {
+	for n := 1; n <= 7; n++ {
+		places := make([]map[int]bool, n)
+		for target := range places {
+			places[target] = map[int]bool{}
+		}
+		for r := range n {
+			order := roundOrder(r, n)
+			seen := map[int]bool{}
+			for place, target := range order {
+				if target < 0 || target >= n || seen[target] {
+					t.Fatalf("n=%d, round %d: %v is not an order of the targets", n, r, order)
+				}
+				seen[target] = true
+				places[target][place] = true
+			}
+		}
+		for target, p := range places {
+			if len(p) != n {
+				t.Errorf("n=%d: target %d ran in places %v over %d rounds, want all %d", n, target, p, n, n)
+			}
+		}
+	}
+}
