@@ -124,9 +124,6 @@ type fastValue struct {
 	// array's length.
 	elemSize uintptr
 	arrayLen int
-	// leaf: no pointer to follow, nothing below to walk, and every step
-	// a check (no omit rule, stop or dive).
-	leaf bool
 	// For the limits' walk: this level's rules, and whether it has
 	// anything to count or measure below this value.
 	rules     *ruleSet
@@ -222,7 +219,7 @@ func (c *fastCompiler) structOf(t reflect.Type) (*fastStruct, bool) {
 		}
 	}
 	for i, f := range s.fields {
-		if !f.value.leaf {
+		if !f.value.leaf() {
 			s.others = append(s.others, i)
 			continue
 		}
@@ -295,14 +292,19 @@ func (c *fastCompiler) valueOf(t reflect.Type, rs *ruleSet) (*fastValue, bool) {
 		}
 		v.nested = nested
 	}
-	v.leaf = v.ptrs == 0 && v.nested == nil && !slices.ContainsFunc(v.steps, func(s fastStep) bool {
-		switch s.op {
+	return v, true
+}
+
+// leaf reports whether s has no pointer to follow, nothing below to walk,
+// and only checks among its steps (no omit rule, stop or dive).
+func (s *fastValue) leaf() bool {
+	return s.ptrs == 0 && s.nested == nil && !slices.ContainsFunc(s.steps, func(step fastStep) bool {
+		switch step.op {
 		case opOmitEmpty, opOmitZero, opOmitNil, opStop, opDive:
 			return true
 		}
 		return false
 	})
-	return v, true
 }
 
 // compileStep compiles rule for values of type t (not a pointer), when
