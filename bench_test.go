@@ -57,10 +57,7 @@ func BenchmarkRouterEcho(b *testing.B) {
 	for i, t := range targets[1:] {
 		b.ReportMetric(loadgen.Ratio(res[i+1], res[0]), t.Name+"-x-raw")
 	}
-	// The time each endpoint's handler took in the service, from its stats:
-	// what the router and Recover add to micro's call, without the noise
-	// of a ratio of throughputs.
-	for _, e := range svc.Stats().Endpoints {
-		b.ReportMetric(float64(e.AverageProcessingTime.Nanoseconds())/1e3, e.Name+"-handler-us")
-	}
+	// What the router and Recover add to micro's call, without the noise of
+	// a ratio of throughputs.
+	loadgen.ReportHandlerTimes(b, svc.Stats())
 }

@@ -216,13 +216,9 @@ func BenchmarkOrderEndToEnd(b *testing.B) {
 			res := loadgen.Bench(b, targets, loadgen.Load{Requesters: 32, Payload: payload}, 200*time.Millisecond)
 			b.ReportMetric(loadgen.Ratio(res[1], res[0]), "typed-x-raw")
 			b.ReportMetric(loadgen.Ratio(res[2], res[0]), "playground-x-raw")
-			// From the endpoints' stats: the handlers' time amid the server's
-			// and the callers' work, where BenchmarkOrderInMemory runs them alone.
-			for _, e := range svc.Stats().Endpoints {
-				if e.Name != "bytes" {
-					b.ReportMetric(float64(e.AverageProcessingTime.Nanoseconds())/1e3, e.Name+"-handler-us")
-				}
-			}
+			// The handlers' time amid the server's and the callers' work,
+			// where BenchmarkOrderInMemory runs them alone.
+			loadgen.ReportHandlerTimes(b, svc.Stats(), "bytes")
 		})
 	}
 }

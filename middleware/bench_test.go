@@ -227,11 +227,7 @@ func BenchmarkChainLeaveOneOut(b *testing.B) {
 			for i, r := range res[1:] {
 				b.ReportMetric(loadgen.Ratio(r, res[0]), targets[i+1].Name+"-x-raw")
 			}
-			// The time each chain took in the service, from its endpoint's
-			// stats: far steadier than a ratio of round trips at one caller.
-			for _, e := range svc.Stats().Endpoints {
-				b.ReportMetric(float64(e.AverageProcessingTime.Nanoseconds())/1e3, e.Name+"-handler-us")
-			}
+			loadgen.ReportHandlerTimes(b, svc.Stats())
 		})
 	}
 }
